@@ -42,7 +42,12 @@ const FINAL_STATES: ReadonlySet<string> = new Set<KnownJobState>([
 const SUCCESS_STATES: ReadonlySet<string> = new Set<KnownJobState>(["DONE"]);
 
 /** States that count against the quota: the job holds (or waits for) an instance. */
-const ACTIVE_STATES: ReadonlySet<string> = new Set<KnownJobState>(["QUEUED", "INITIALIZING", "PENDING", "RUNNING"]);
+const ACTIVE_STATES: ReadonlySet<string> = new Set<KnownJobState>([
+  "QUEUED",
+  "INITIALIZING",
+  "PENDING",
+  "RUNNING",
+]);
 
 /** The states a caller of `waitForJob` fails on by default, as the user's document lists them. */
 export const DEFAULT_FAILURE_STATES: readonly KnownJobState[] = ["FAILED", "ERROR", "INTERRUPTED"];
