@@ -70,7 +70,7 @@ def find_dataset(data_dir: Path) -> Path:
     # prefix): training on the shipped copy instead would hide it.
     sys.exit(
         f"train.py: no {DATASET_FILE} in {data_dir}. Upload it into the container mounted there "
-        f"(e.g. `ai-training data upload ALIAS CONTAINER {SHIPPED_DATA_DIR / DATASET_FILE}`) or pass --data-dir."
+        f"(`ai-training data upload ALIAS CONTAINER {SHIPPED_DATA_DIR / DATASET_FILE}`) or pass --data-dir."
     )
 
 
@@ -133,7 +133,12 @@ class SoftmaxRegression:
         self.v_b = [0.0] * n_classes
 
     def probabilities(self, features: list[float]) -> list[float]:
-        return softmax([sum(wj * xj for wj, xj in zip(wk, features)) + bk for wk, bk in zip(self.w, self.b)])
+        return softmax(
+            [
+                sum(wj * xj for wj, xj in zip(wk, features, strict=True)) + bk
+                for wk, bk in zip(self.w, self.b, strict=True)
+            ]
+        )
 
     def predict(self, features: list[float]) -> int:
         p = self.probabilities(features)
@@ -145,7 +150,7 @@ class SoftmaxRegression:
         grad_w = [[0.0] * n_features for _ in range(n_classes)]
         grad_b = [0.0] * n_classes
         loss = 0.0
-        for features, label in zip(xs, ys):
+        for features, label in zip(xs, ys, strict=True):
             p = self.probabilities(features)
             loss -= math.log(max(p[label], 1e-12))
             for k in range(n_classes):
@@ -178,7 +183,7 @@ def evaluate(model: SoftmaxRegression, xs: list[list[float]], ys: list[int]) -> 
     """Mean cross-entropy and accuracy on the given rows."""
     loss = 0.0
     correct = 0
-    for features, label in zip(xs, ys):
+    for features, label in zip(xs, ys, strict=True):
         p = model.probabilities(features)
         loss -= math.log(max(p[label], 1e-12))
         correct += p.index(max(p)) == label
@@ -199,7 +204,7 @@ def main(argv: list[str]) -> int:
     rng = random.Random(seed)
     train_rows, held_out_rows = stratified_split(y, HELD_OUT_SHARE, rng)
     mean, std = standardise(x_raw, train_rows)
-    x = [[(v - m) / s for v, m, s in zip(row, mean, std)] for row in x_raw]
+    x = [[(v - m) / s for v, m, s in zip(row, mean, std, strict=True)] for row in x_raw]
     x_train, y_train = [x[i] for i in train_rows], [y[i] for i in train_rows]
     x_held, y_held = [x[i] for i in held_out_rows], [y[i] for i in held_out_rows]
     print(
@@ -231,7 +236,7 @@ def main(argv: list[str]) -> int:
         )
 
     confusion = [[0] * len(classes) for _ in classes]
-    for features_row, label in zip(x_held, y_held):
+    for features_row, label in zip(x_held, y_held, strict=True):
         confusion[label][model.predict(features_row)] += 1
     metrics = {
         "model_name": model_name,
