@@ -1,0 +1,158 @@
+/**
+ * Retry rules over real HTTP, against a tiny server started here: the emulator cannot be told to answer
+ * 502 or to drop one exact request, and these faults are the point of the test.
+ */
+import assert from "node:assert/strict";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, test } from "node:test";
+import {
+  AITrainingClient,
+  AuthenticationError,
+  ConnectionError,
+  RateLimitError,
+  ServerError,
+} from "../src/index.js";
+
+const TOKEN = "tok-secret-0123456789";
+type Handler = (req: IncomingMessage, res: ServerResponse, count: number) => void;
+let handler: Handler = () => {};
+let count = 0;
+const seen: string[] = [];
+let server: Server;
+let endpoint = "";
+
+before(async () => {
+  server = createServer((req, res) => {
+    count += 1;
+    seen.push(`${req.method} ${req.url}`);
+    req.resume();
+    req.on("end", () => handler(req, res, count));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+after(() => {
+  server.closeAllConnections();
+  server.close();
+});
+
+function reset(next: Handler) {
+  handler = next;
+  count = 0;
+  seen.length = 0;
+}
+
+const fast = { initialDelayMs: 5, maxDelayMs: 2000, maxRetries: 3, maxElapsedMs: 5000 };
+const client = () => new AITrainingClient({ token: TOKEN, endpoint, retry: fast });
+const job = {
+  id: "j1",
+  createdAt: "",
+  updatedAt: "",
+  spec: { image: "x" },
+  status: { state: "RUNNING", history: [] },
+};
+
+function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { "content-type": "application/json", ...headers });
+  res.end(body === undefined ? undefined : JSON.stringify(body));
+}
+
+test("a read is retried through 503 and 502 and then succeeds", async () => {
+  reset((_req, res, n) =>
+    n <= 2 ? send(res, n === 1 ? 503 : 502, { message: "busy" }) : send(res, 200, job),
+  );
+  const got = await client().getJob("j1");
+  assert.equal(got.id, "j1");
+  assert.equal(count, 3);
+});
+
+test("429 with Retry-After is honoured before the retry", async () => {
+  reset((_req, res, n) =>
+    n === 1 ? send(res, 429, { message: "slow down" }, { "retry-after": "1" }) : send(res, 200, []),
+  );
+  // How long it waits is retryDelay's unit test; here, that a 429 with Retry-After is retried at all.
+  const list = await client().listJobs();
+  assert.deepEqual(list.items, []);
+  assert.equal(count, 2);
+});
+
+test("retries are bounded: the last error is thrown with the attempt count", async () => {
+  reset((_req, res) => send(res, 503, { message: "down for maintenance" }));
+  await assert.rejects(client().getJob("j1"), (error: unknown) => {
+    assert.ok(error instanceof ServerError);
+    assert.equal(error.status, 503);
+    assert.equal(error.apiMessage, "down for maintenance");
+    assert.deepEqual(error.request, { method: "GET", path: "/v1/job/j1" });
+    assert.match(error.message, /after 4 attempts/);
+    return true;
+  });
+  assert.equal(count, 4);
+});
+
+test("a 429 asking for longer than the longest delay is not waited for", async () => {
+  reset((_req, res) => send(res, 429, { message: "quota" }, { "retry-after": "3600" }));
+  await assert.rejects(
+    client().me(),
+    (error: unknown) => error instanceof RateLimitError && error.retryAfterMs === 3_600_000,
+  );
+  assert.equal(count, 1);
+});
+
+test("a submit answered 503 is never sent twice", async () => {
+  reset((_req, res) => send(res, 503, { message: "busy" }));
+  await assert.rejects(client().submitJob({ image: "python:3.12" }), ServerError);
+  assert.equal(count, 1);
+});
+
+test("a submit whose connection drops after sending is never sent twice", async () => {
+  reset((req) => req.socket.destroy());
+  await assert.rejects(client().submitJob({ image: "python:3.12" }), ConnectionError);
+  assert.equal(count, 1);
+});
+
+test("kill and delete are retried after a dropped connection; a delete done by the lost attempt succeeds", async () => {
+  reset((req, res, n) => (n === 1 ? req.socket.destroy() : send(res, 204)));
+  await client().stopJob("j1");
+  assert.deepEqual(seen, ["PUT /v1/job/j1/kill", "PUT /v1/job/j1/kill"]);
+  reset((req, res, n) => (n === 1 ? req.socket.destroy() : send(res, 404, { message: "job j1 not found" })));
+  await client().deleteJob("j1", { force: true });
+  assert.deepEqual(seen, ["DELETE /v1/job/j1?force=true", "DELETE /v1/job/j1?force=true"]);
+});
+
+test("a refused connection is retried, then named with its endpoint", async () => {
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  const dead = new AITrainingClient({ token: TOKEN, endpoint: `http://127.0.0.1:${port}`, retry: fast });
+  await assert.rejects(dead.submitJob({ image: "x" }), (error: unknown) => {
+    assert.ok(error instanceof ConnectionError);
+    assert.equal(error.notSent, true);
+    assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+    assert.match(error.message, /ECONNREFUSED/);
+    return true;
+  });
+});
+
+test("a server echoing the token never gets it into an error message", async () => {
+  reset((req, res) => send(res, 401, { message: `bad token ${req.headers.authorization}` }));
+  await assert.rejects(client().getJob("j1"), (error: unknown) => {
+    assert.ok(error instanceof AuthenticationError);
+    assert.ok(!error.message.includes(TOKEN), error.message);
+    assert.ok(!JSON.stringify(error.body).includes(TOKEN));
+    assert.match(error.message, /\[redacted\]/);
+    return true;
+  });
+});
+
+test("an aborted signal stops the retries at once", async () => {
+  reset((_req, res) => send(res, 503, { message: "busy" }));
+  const controller = new AbortController();
+  const slow = new AITrainingClient({ token: TOKEN, endpoint, retry: { ...fast, initialDelayMs: 1000 } });
+  const pending = slow.getJob("j1", { signal: controller.signal });
+  setTimeout(() => controller.abort(new Error("stopped by test")), 50);
+  await assert.rejects(pending, /stopped by test/);
+  assert.equal(count, 1);
+});
