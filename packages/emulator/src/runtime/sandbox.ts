@@ -1,0 +1,190 @@
+/**
+ * How a job's command is wrapped so it sees its working directory at `/workspace` and its volumes at their
+ * mount paths, without touching the host's own mount table.
+ *
+ * - `unshare` (root): `unshare --mount --propagation private` runs a small POSIX shell script in a private
+ *   mount namespace; the script bind-mounts the working directory on `/workspace`, each volume on its mount
+ *   path (RO ones remounted read-only), then `exec`s the command. unshare runs without `--fork`, so the
+ *   job keeps the pid and process group the emulator spawned, and signals to the group reach it.
+ * - `bwrap` (bubblewrap, when installed and usable): the same mounts expressed as bwrap arguments.
+ * - `none`: no way to mount. A job without volumes still runs, with its working directory being the host
+ *   folder `JOB_DIR/workspace` instead of `/workspace`; a job with volumes fails to start.
+ *
+ * Every user-supplied string (paths, command words) reaches the script as a positional argument and is only
+ * ever expanded inside double quotes, so no value is ever parsed as shell code.
+ */
+import { execFile } from "node:child_process";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import type { PreparedVolume } from "./types.js";
+
+export type IsolationMethod = "unshare" | "bwrap" | "none";
+
+/** The folder every job sees as its working directory when a mount namespace is available. */
+export const WORKSPACE = "/workspace";
+
+/** What to spawn: the wrapper program, its arguments and the cwd it starts in. */
+export interface LaunchPlan {
+  file: string;
+  args: string[];
+  cwd: string;
+}
+
+/**
+ * The tail every method shares: check that the command can start, report on fd 3, and `exec` it with fd 3
+ * closed. Reporting before `exec` lets the emulator tell "cannot start" (JobStartError) from "started and
+ * failed" (a non-zero exit), which a shell's exit code 127 alone cannot.
+ */
+const CHECK_AND_EXEC = `
+c=$1
+case $c in
+  */*) [ -e "$c" ] || fail ENOENT "$c"
+       { [ -f "$c" ] && [ -x "$c" ]; } || fail EACCES "$c" ;;
+  *) command -v -- "$c" >/dev/null 2>&1 || fail ENOENT "$c" ;;
+esac
+printf 'ok\\n' >&3
+exec "$@" 3>&-
+`;
+
+const FAIL = `fail() { printf '%s\\t%s\\n' "$1" "$2" >&3; exit 127; }
+`;
+
+/**
+ * Mounts for the unshare method. Arguments: WORKDIR COUNT then COUNT triples SOURCE TARGET MODE, then the
+ * command. A mount point outside /workspace that does not exist is created on the host by `mkdir -p`.
+ */
+const UNSHARE_SCRIPT = `${FAIL}work=$1; n=$2; shift 2
+mount --bind "$work" ${WORKSPACE} || fail MOUNT ${WORKSPACE}
+while [ "$n" -gt 0 ]; do
+  src=$1; dst=$2; mode=$3; shift 3
+  mkdir -p "$dst" || fail MKDIR "$dst"
+  mount --bind "$src" "$dst" || fail MOUNT "$dst"
+  if [ "$mode" = ro ]; then mount -o remount,bind,ro "$dst" || fail REMOUNT "$dst"; fi
+  n=$((n - 1))
+done
+cd ${WORKSPACE} || fail CD ${WORKSPACE}
+${CHECK_AND_EXEC}`;
+
+const PLAIN_SCRIPT = `${FAIL}${CHECK_AND_EXEC}`;
+
+/** Folders a job's programs need from the host; a volume mounted on one would break every command. */
+const SYSTEM_DIRS = new Set(["/bin", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/run", "/sbin", "/usr"]);
+
+/**
+ * Returns why `mountPath` cannot be mounted on this host, or undefined when it can. Mounting over the root
+ * or a system folder would hide the programs the job itself needs, because jobs run on the host's files.
+ */
+export function refuseMountPath(mountPath: string): string | undefined {
+  if (!mountPath.startsWith("/")) return "it is not an absolute path";
+  if (mountPath.includes("\0")) return "it contains a NUL character";
+  if (mountPath.split("/").includes("..")) return 'it contains a ".." segment';
+  const normal = normalizeMountPath(mountPath);
+  if (normal === "/") return "it is the root folder";
+  for (const dir of ["/proc", "/sys", "/dev"]) {
+    if (normal === dir || normal.startsWith(`${dir}/`)) return `it is inside ${dir}`;
+  }
+  if (SYSTEM_DIRS.has(normal)) return `it would hide the host's ${normal} folder, which jobs run on`;
+  return undefined;
+}
+
+/** `/a//b/` and `/a/./b` both become `/a/b`. */
+export function normalizeMountPath(mountPath: string): string {
+  const normal = path.posix.normalize(mountPath);
+  return normal.length > 1 && normal.endsWith("/") ? normal.slice(0, -1) : normal;
+}
+
+let detected: Promise<IsolationMethod> | undefined;
+
+/** Finds, once per process, the best way this host offers to give a job its own mounts. */
+export function detectIsolation(): Promise<IsolationMethod> {
+  detected ??= (async () => {
+    if (
+      process.getuid?.() === 0 &&
+      (await succeeds("unshare", ["--mount", "--propagation", "private", "true"]))
+    ) {
+      return "unshare";
+    }
+    if (await succeeds("bwrap", ["--dev-bind", "/", "/", "true"])) return "bwrap";
+    return "none";
+  })();
+  return detected;
+}
+
+function succeeds(file: string, args: string[]): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile(file, args, { timeout: 5000 }, (error) => resolve(!error));
+  });
+}
+
+/**
+ * Builds the spawn plan for `command` with the job's working directory `workDir` and `volumes` (already
+ * checked by `refuseMountPath`). Volumes are mounted parents first so `/data` does not hide `/data/sub`.
+ */
+export async function planLaunch(
+  method: IsolationMethod,
+  workDir: string,
+  volumes: PreparedVolume[],
+  command: string[],
+): Promise<LaunchPlan> {
+  const ordered = [...volumes].sort(
+    (a, b) =>
+      normalizeMountPath(a.mountPath).split("/").length - normalizeMountPath(b.mountPath).split("/").length,
+  );
+  if (method === "unshare") {
+    // The empty host folder is only a mount point: inside the namespace the job's own folder covers it.
+    await mkdir(WORKSPACE, { recursive: true });
+    const mounts = ordered.flatMap((v) => [
+      v.hostPath,
+      normalizeMountPath(v.mountPath),
+      v.permission === "RO" ? "ro" : "rw",
+    ]);
+    return {
+      file: "unshare",
+      args: [
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        "/bin/sh",
+        "-c",
+        UNSHARE_SCRIPT,
+        "sh",
+        workDir,
+        String(ordered.length),
+        ...mounts,
+        ...command,
+      ],
+      cwd: workDir,
+    };
+  }
+  if (method === "bwrap") {
+    const mounts = ordered.flatMap((v) => [
+      v.permission === "RO" ? "--ro-bind" : "--bind",
+      v.hostPath,
+      normalizeMountPath(v.mountPath),
+    ]);
+    return {
+      file: "bwrap",
+      args: [
+        "--dev-bind",
+        "/",
+        "/",
+        "--bind",
+        workDir,
+        WORKSPACE,
+        ...mounts,
+        "--chdir",
+        WORKSPACE,
+        "--",
+        "/bin/sh",
+        "-c",
+        PLAIN_SCRIPT,
+        "sh",
+        ...command,
+      ],
+      cwd: workDir,
+    };
+  }
+  if (volumes.length > 0) throw new Error("no isolation method can mount volumes");
+  return { file: "/bin/sh", args: ["-c", PLAIN_SCRIPT, "sh", ...command], cwd: workDir };
+}
