@@ -1,6 +1,7 @@
 """Train a wine-cultivar classifier: the training job of the examples and of `npm run demo`.
 
-The job reads the UCI Wine recognition data (a CSV, see data/README.md) from ``--data-dir``, fits a
+The job reads the UCI Wine recognition data (a CSV, see data/README.md) from ``--data-dir`` (default
+``data``, which is /workspace/data in a job), fits a
 multinomial logistic regression (softmax) with mini-batch gradient descent and the Adam update rule,
 reports loss and accuracy after each epoch, and writes the model and its metrics to ``--output-dir``.
 
@@ -38,9 +39,11 @@ SHIPPED_DATA_DIR = Path(__file__).resolve().parent / "data"
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default="/workspace/data", help="folder holding wine.csv")
+    # Relative defaults: a job's working directory is /workspace, so these are /workspace/data and
+    # /workspace/output there, and a run on a laptop writes beside itself instead of at the filesystem root.
+    parser.add_argument("--data-dir", default="data", help="folder holding wine.csv (default: ./data)")
     parser.add_argument(
-        "--output-dir", default="/workspace/output", help="where model.json and metrics.json go"
+        "--output-dir", default="output", help="where model.json and metrics.json go (default: ./output)"
     )
     return parser.parse_args(argv)
 
@@ -267,7 +270,7 @@ def main(argv: list[str]) -> int:
         "bias": model.b,
     }
 
-    output_dir = Path(args.output_dir)
+    output_dir = Path(args.output_dir).resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "model.json").write_text(json.dumps(model_file, indent=2) + "\n")
     (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
