@@ -84,8 +84,8 @@ export interface WaitForJobOptions extends CallOptions {
   /** States that end the wait successfully. Default `["DONE"]`. */
   targetStates?: readonly JobState[];
   /**
-   * States that end the wait with a `JobFailedError`. Default `["FAILED", "ERROR", "INTERRUPTED"]`. Any
-   * other final state that is not a target fails the wait too, at once.
+   * States that end the wait with a `JobFailedError`. Default `["FAILED", "ERROR", "INTERRUPTED"]` minus
+   * the target states. Any other final state that is not a target fails the wait too, at once.
    */
   failureStates?: readonly JobState[];
   /** Milliseconds between two reads of the job. Default 5000. */
@@ -418,7 +418,9 @@ export class AITrainingClient {
    */
   async waitForJob(jobId: string, options: WaitForJobOptions = {}): Promise<Job> {
     const targets = options.targetStates ?? DEFAULT_TARGET_STATES;
-    const failures = options.failureStates ?? DEFAULT_FAILURE_STATES;
+    // A target named explicitly wins over the default failures: waiting for INTERRUPTED after a stop works.
+    const failures =
+      options.failureStates ?? DEFAULT_FAILURE_STATES.filter((state) => !targets.includes(state));
     const interval = options.interval ?? 5000;
     const { timeout, signal, onStateChange } = options;
     if (targets.length === 0) throw new ValidationError("targetStates", "must name at least one state");

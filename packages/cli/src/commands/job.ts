@@ -1,0 +1,309 @@
+/** The `job` commands: submit, get, list, wait, logs, stop, delete. */
+import type { Job, JobSpec, JobState, ListJobsOptions } from "@ai-training/client";
+import { splitKeyValue, UsageError } from "../args.js";
+import type { Context } from "../context.js";
+import { clock, details, elapsed, table } from "../output.js";
+import { parseVolume } from "../volume.js";
+
+function jobIdArg(ctx: Context, command: string): string {
+  const [id, extra] = ctx.parsed.positionals;
+  if (!id)
+    throw new UsageError(
+      `job ${command} needs a job id: ai-training job ${command} JOB_ID (find ids with \`ai-training job list\`)`,
+    );
+  if (extra !== undefined)
+    throw new UsageError(`job ${command} takes one job id, got also ${JSON.stringify(extra)}`);
+  return id;
+}
+
+function seconds(ctx: Context, flag: string): number | undefined {
+  const value = ctx.parsed.flags[flag] as number | undefined;
+  if (value !== undefined && value <= 0)
+    throw new UsageError(`--${flag} must be a positive number of seconds, got ${value}`);
+  return value;
+}
+
+function jobRow(job: Job): unknown[] {
+  return [job.id, job.spec?.name, job.status?.state, job.spec?.image, job.createdAt];
+}
+
+const JOB_HEADERS = ["ID", "NAME", "STATE", "IMAGE", "CREATED"];
+
+function printJob(ctx: Context, job: Job): void {
+  if (ctx.json) {
+    ctx.out(JSON.stringify(job, null, 2));
+    return;
+  }
+  const { spec, status } = job;
+  const resources = spec.resources ?? {};
+  ctx.out(
+    details([
+      ["id", job.id],
+      ["name", spec.name],
+      ["state", status.state],
+      ["image", spec.image],
+      ["command", spec.command?.map((part) => (/\s/.test(part) ? JSON.stringify(part) : part)).join(" ")],
+      ["flavor", resources.flavor],
+      [
+        "gpu",
+        resources.gpu ? `${resources.gpu}${resources.gpuModel ? ` x ${resources.gpuModel}` : ""}` : undefined,
+      ],
+      ["cpu", resources.cpu],
+      [
+        "labels",
+        Object.entries(spec.labels ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(", "),
+      ],
+      [
+        "volumes",
+        (spec.volumes ?? [])
+          .map(
+            (v) =>
+              `${v.dataStore ? `${v.dataStore.container}@${v.dataStore.alias}` : "volume"}:${v.mountPath}:${v.permission ?? "RO"}`,
+          )
+          .join(", "),
+      ],
+      ["created", job.createdAt],
+      ["started", status.startedAt],
+      ["finalized", status.finalizedAt],
+      ["exit code", status.exitCode],
+      [
+        "info",
+        status.info?.message
+          ? `${status.info.code ? `${status.info.code}: ` : ""}${status.info.message}`
+          : undefined,
+      ],
+      ["url", status.url],
+    ]),
+  );
+  if (status.history?.length) {
+    ctx.out(
+      `\n${table(
+        ["STATE", "DATE"],
+        status.history.map((entry) => [entry.state, entry.date]),
+      )}`,
+    );
+  }
+}
+
+/** `job submit`: builds a JobSpec from flags, checks it, submits it, and with --wait waits for the end. */
+export async function submit(ctx: Context): Promise<number> {
+  const { flags, positionals, rest } = ctx.parsed;
+  if (positionals.length > 0) {
+    throw new UsageError(
+      `job submit takes no positional argument (got ${JSON.stringify(positionals[0])}); put the command after --, ` +
+        "e.g. ai-training job submit --image python:3.12 -- python train.py",
+    );
+  }
+  const image = flags.image as string | undefined;
+  if (!image)
+    throw new UsageError("--image is required: the Docker image to run, e.g. --image pytorch/pytorch:latest");
+  const { buildEnvVars, buildVolume, resolveFlavorForGpuModel } = await import("@ai-training/client");
+  const spec: JobSpec = { image };
+  if (flags.name !== undefined) spec.name = flags.name as string;
+  if (rest && rest.length > 0) spec.command = rest;
+  const resources: NonNullable<JobSpec["resources"]> = {};
+  if (flags.flavor !== undefined) resources.flavor = flags.flavor as string;
+  if (flags.gpu !== undefined) resources.gpu = flags.gpu as number;
+  if (flags.cpu !== undefined) resources.cpu = flags.cpu as number;
+  const env = (flags.env as string[] | undefined) ?? [];
+  if (env.length > 0)
+    spec.envVars = buildEnvVars(Object.fromEntries(env.map((item) => splitKeyValue(item, "env"))));
+  const volumes = (flags.volume as string[] | undefined) ?? [];
+  if (volumes.length > 0) spec.volumes = volumes.map((text) => buildVolume(parseVolume(text)));
+  const labels = (flags.label as string[] | undefined) ?? [];
+  if (labels.length > 0) spec.labels = Object.fromEntries(labels.map((item) => splitKeyValue(item, "label")));
+  const keys = (flags["ssh-key"] as string[] | undefined) ?? [];
+  if (keys.length > 0) spec.sshPublicKeys = keys;
+  if (flags["http-port"] !== undefined) spec.defaultHttpPort = flags["http-port"] as number;
+  if (flags.timeout !== undefined) spec.timeout = flags.timeout as number;
+  if (flags["unsecure-http"]) spec.unsecureHttp = true;
+  const client = await ctx.client();
+  if (flags["gpu-model"] !== undefined) {
+    // The API takes no GPU model (it is read-only in answers): the model picks the flavor, or checks it.
+    resources.flavor = resolveFlavorForGpuModel(
+      await client.listFlavors(),
+      flags["gpu-model"] as string,
+      resources.flavor,
+    );
+  }
+  if (Object.keys(resources).length > 0) spec.resources = resources;
+  const job = await client.submitJob(spec);
+  if (!flags.wait) {
+    if (ctx.json) ctx.out(JSON.stringify(job, null, 2));
+    else
+      ctx.out(
+        `Submitted job ${job.id}${job.spec?.name ? ` (${job.spec.name})` : ""}, state ${job.status.state}.\nFollow it with: ai-training job wait ${job.id}`,
+      );
+    return 0;
+  }
+  if (!ctx.json) ctx.out(`Submitted job ${job.id}${job.spec?.name ? ` (${job.spec.name})` : ""}.`);
+  return waitAndReport(ctx, job.id, {
+    interval: seconds(ctx, "interval"),
+    timeout: seconds(ctx, "wait-timeout"),
+  });
+}
+
+/** `job get ID`. */
+export async function get(ctx: Context): Promise<number> {
+  const id = jobIdArg(ctx, "get");
+  printJob(ctx, await (await ctx.client()).getJob(id));
+  return 0;
+}
+
+/** `job list`: one page by default, every page with --all. */
+export async function list(ctx: Context): Promise<number> {
+  const { flags } = ctx.parsed;
+  const options: ListJobsOptions = {};
+  const states = flags.state as string[] | undefined;
+  if (states) options.statusState = states.flatMap((s) => s.split(",")).map((s) => s.trim().toUpperCase());
+  const labels = flags.label as string[] | undefined;
+  if (labels) options.labelSelector = Object.fromEntries(labels.map((item) => splitKeyValue(item, "label")));
+  if (flags.user !== undefined) options.userName = flags.user as string;
+  if (flags.page !== undefined) options.page = flags.page as number;
+  if (flags.size !== undefined) options.size = flags.size as number;
+  if (flags.sort !== undefined) options.sort = flags.sort as ListJobsOptions["sort"];
+  if (flags.order !== undefined) options.order = flags.order as ListJobsOptions["order"];
+  if (flags["updated-after"] !== undefined) options.updatedAfter = flags["updated-after"] as string;
+  if (flags["updated-before"] !== undefined) options.updatedBefore = flags["updated-before"] as string;
+  const client = await ctx.client();
+  let jobs: Job[];
+  let footer = "";
+  if (flags.all) {
+    jobs = [];
+    for await (const job of client.iterateJobs(options)) jobs.push(job);
+  } else {
+    const page = await client.listJobs(options);
+    jobs = page.items;
+    const meta = page.metadata;
+    if (meta?.pageCount !== undefined && meta.pageCount > (meta.currentPage ?? 1)) {
+      footer = `\nPage ${meta.currentPage ?? 1} of ${meta.pageCount} (${meta.total ?? "?"} jobs); next: --page ${(meta.currentPage ?? 1) + 1}, or --all`;
+    }
+  }
+  if (ctx.json) {
+    ctx.out(JSON.stringify(jobs, null, 2));
+  } else if (jobs.length === 0) {
+    ctx.out("No jobs match.");
+  } else {
+    ctx.out(table(JOB_HEADERS, jobs.map(jobRow)) + footer);
+  }
+  return 0;
+}
+
+/** `job wait ID`: shows each state change once and ends with the final state. */
+export async function wait(ctx: Context): Promise<number> {
+  const id = jobIdArg(ctx, "wait");
+  const { flags } = ctx.parsed;
+  const upper = (list: string[] | undefined) =>
+    list?.flatMap((s) => s.split(",")).map((s) => s.trim().toUpperCase());
+  return waitAndReport(ctx, id, {
+    targetStates: upper(flags.target as string[] | undefined),
+    failureStates: upper(flags.failure as string[] | undefined),
+    interval: seconds(ctx, "interval"),
+    timeout: seconds(ctx, "timeout"),
+  });
+}
+
+interface WaitArgs {
+  targetStates?: JobState[] | undefined;
+  failureStates?: JobState[] | undefined;
+  /** Seconds. */
+  interval?: number | undefined;
+  /** Seconds. */
+  timeout?: number | undefined;
+}
+
+async function waitAndReport(ctx: Context, id: string, args: WaitArgs): Promise<number> {
+  const { JobFailedError, WaitTimeoutError, formatDuration } = await import("@ai-training/client");
+  const client = await ctx.client();
+  // Progress goes to stdout for people, to stderr when stdout carries JSON for a script.
+  const stream = ctx.json ? process.stderr : process.stdout;
+  const live = stream.isTTY === true;
+  const started = Date.now();
+  let current: { state: string; since: number } | undefined;
+  const liveLine = () => {
+    if (!current) return;
+    const now = Date.now();
+    stream.write(
+      `\r\x1b[2K  ${current.state} for ${elapsed(now - current.since)} (waiting ${elapsed(now - started)})`,
+    );
+  };
+  const ticker = live ? setInterval(liveLine, 1000) : undefined;
+  try {
+    const job = await client.waitForJob(id, {
+      targetStates: args.targetStates,
+      failureStates: args.failureStates,
+      interval: (args.interval ?? 2) * 1000,
+      timeout: args.timeout === undefined ? undefined : args.timeout * 1000,
+      onStateChange: (changed) => {
+        const now = Date.now();
+        if (live) stream.write("\r\x1b[2K");
+        stream.write(
+          `${clock(new Date(now))}  ${changed.status.state.padEnd(12)}  +${elapsed(now - started)}\n`,
+        );
+        current = { state: changed.status.state, since: now };
+        if (live) liveLine();
+      },
+    });
+    if (live) stream.write("\r\x1b[2K");
+    const code = job.status.exitCode === undefined ? "" : ` (exit code ${job.status.exitCode})`;
+    if (ctx.json) ctx.out(JSON.stringify(job, null, 2));
+    else
+      ctx.out(`Job ${job.id} is ${job.status.state}${code} after ${formatDuration(Date.now() - started)}.`);
+    return 0;
+  } catch (error) {
+    if (live) stream.write("\r\x1b[2K");
+    if (error instanceof JobFailedError && ctx.json) ctx.out(JSON.stringify(error.job, null, 2));
+    if (error instanceof JobFailedError || error instanceof WaitTimeoutError) {
+      ctx.err(`error: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    if (ticker) clearInterval(ticker);
+  }
+}
+
+/** `job logs ID [--tail N] [--follow]`. */
+export async function logs(ctx: Context): Promise<number> {
+  const id = jobIdArg(ctx, "logs");
+  const { flags } = ctx.parsed;
+  const tail = flags.tail as number | undefined;
+  if (tail !== undefined && tail < 0) throw new UsageError(`--tail must be 0 or more lines, got ${tail}`);
+  const client = await ctx.client();
+  const write = (line: string) => ctx.out(ctx.json ? JSON.stringify({ line }) : line);
+  if (flags.follow) {
+    for await (const line of client.followJobLogs(id, { tail })) write(line);
+    return 0;
+  }
+  const text = await client.getJobLogs(id, { tail });
+  if (ctx.json) {
+    const { splitLines } = await import("@ai-training/client");
+    for (const line of splitLines(text)) write(line);
+  } else if (text !== "") {
+    process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+  }
+  return 0;
+}
+
+/** `job stop ID`. */
+export async function stop(ctx: Context): Promise<number> {
+  const id = jobIdArg(ctx, "stop");
+  await (await ctx.client()).stopJob(id);
+  if (ctx.json) ctx.out(JSON.stringify({ id, stopped: true }));
+  else
+    ctx.out(
+      `Asked job ${id} to stop; it goes INTERRUPTING, then INTERRUPTED. Follow it with: ai-training job wait ${id} --target INTERRUPTED`,
+    );
+  return 0;
+}
+
+/** `job delete ID [--force]`. */
+export async function remove(ctx: Context): Promise<number> {
+  const id = jobIdArg(ctx, "delete");
+  await (await ctx.client()).deleteJob(id, { force: ctx.parsed.flags.force === true });
+  if (ctx.json) ctx.out(JSON.stringify({ id, deleted: true }));
+  else ctx.out(`Deleted job ${id}.`);
+  return 0;
+}
