@@ -1,0 +1,125 @@
+/**
+ * One emulator: store, runtime, lifecycle engine and HTTP server wired together, started and stopped
+ * as a unit. `ai-training emulator` and `main.js` run one of these in a process of its own.
+ */
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { FastifyInstance } from "fastify";
+import { Engine } from "./engine/engine.js";
+import { createRuntime, type HostRuntime } from "./runtime/index.js";
+import { buildApp } from "./server/app.js";
+import { TokenRegistry } from "./server/auth.js";
+import { loadContract } from "./server/contract.js";
+import { type FaultOptions, NO_FAULTS } from "./server/faults.js";
+import { JobStore } from "./store/store.js";
+
+/** Everything an emulator can be started with; the command line maps onto it. */
+export interface EmulatorOptions {
+  /** Loopback by default; another address needs `allowRemote`. */
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** A new temporary folder when not given. */
+  dataDir?: string;
+  operatorTokens: string[];
+  readTokens?: string[];
+  /** How many jobs may be past QUEUED at once. */
+  slots?: number;
+  /** Image name -> host folder whose files that image holds in `/workspace`. */
+  images?: Record<string, string>;
+  faults?: FaultOptions;
+  /** Grace between SIGTERM and SIGKILL when a job is stopped. */
+  stopGraceMs?: number;
+  /** Bind an address other than loopback (the emulator has no TLS; tokens would cross the network). */
+  allowRemote?: boolean;
+  /** Log requests at this pino level on stderr; quiet when undefined. */
+  logLevel?: string;
+}
+
+/** A started emulator. */
+export interface RunningEmulator {
+  url: string;
+  dataDir: string;
+  /** How many jobs a previous process left active and were marked ERROR at start. */
+  recovered: number;
+  /** Interrupts active jobs, stores them, stops the server and closes the store. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_SLOTS = 4;
+export const DEFAULT_STOP_GRACE_MS = 10_000;
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+
+/** True when `host` only accepts connections from this machine. */
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.has(host) || host.startsWith("127.");
+}
+
+/** Starts an emulator and resolves once it accepts requests. */
+export async function startEmulator(options: EmulatorOptions): Promise<RunningEmulator> {
+  const host = options.host ?? "127.0.0.1";
+  if (!isLoopback(host) && !options.allowRemote) {
+    throw new Error(
+      `refusing to listen on ${host}: the emulator has no TLS and would expose its tokens; ` +
+        "use --host 127.0.0.1, or pass --allow-remote if you really mean it",
+    );
+  }
+  if (options.operatorTokens.length === 0) throw new Error("the emulator needs at least one operator token");
+  const dataDir = path.resolve(
+    options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), "ai-training-emulator-")),
+  );
+  const stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
+  const store = new JobStore(dataDir);
+  let runtime: HostRuntime | undefined;
+  let app: FastifyInstance | undefined;
+  try {
+    runtime = createRuntime({ dataDir, images: options.images ?? {}, graceMs: stopGraceMs });
+    const engine = new Engine({
+      store,
+      runtime,
+      slots: options.slots ?? DEFAULT_SLOTS,
+      jobsDir: path.join(dataDir, "jobs"),
+      stopGraceMs,
+    });
+    const recovered = engine.recover();
+    let url = "";
+    app = buildApp({
+      contract: loadContract(),
+      engine,
+      store,
+      tokens: new TokenRegistry(options.operatorTokens, options.readTokens ?? []),
+      faults: options.faults ?? NO_FAULTS,
+      baseUrl: () => url,
+      ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+    });
+    await app.listen({ host, port: options.port ?? 0 });
+    const address = app.server.address();
+    const port = typeof address === "object" && address ? address.port : options.port;
+    url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+
+    const started = app;
+    const startedRuntime = runtime;
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      dataDir,
+      recovered,
+      close: () => {
+        closing ??= (async () => {
+          await engine.shutdown();
+          await startedRuntime.stopAll(stopGraceMs);
+          await started.close();
+          store.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await app?.close().catch(() => undefined);
+    await runtime?.stopAll(0).catch(() => undefined);
+    store.close();
+    throw error;
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * `@ai-training/emulator/testing`: starts a real emulator process for tests over HTTP, on 127.0.0.1
+ * with a free port, a temporary data folder and fresh tokens, and stops it without leaving a process.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** How to start the emulator process; everything is optional. */
+export interface EmulatorProcessOptions {
+  /** Jobs that may run at once (`--slots`). */
+  slots?: number;
+  /** Image name -> folder whose files the image holds in `/workspace` (`--image IMAGE=DIR`). */
+  images?: Record<string, string>;
+  /** Fault injection, off when not given. */
+  faults?: { rate429?: number; rate503?: number; latencyMs?: number; dropRate?: number; seed?: number };
+  /** An existing data folder (kept on stop); a new temporary one (removed on stop) when not given. */
+  dataDir?: string;
+  /** The operator token; a random one when not given. */
+  token?: string;
+  /** The read token; a random one when not given. */
+  readToken?: string;
+  /** Grace between SIGTERM and SIGKILL when a job is stopped (`--stop-grace-ms`); 2000 when not given. */
+  stopGraceMs?: number;
+  /** More command-line arguments, appended as given. */
+  args?: string[];
+  /** Extra environment for the emulator process. */
+  env?: NodeJS.ProcessEnv;
+  /** How long to wait for `listening on` before giving up; 20 s when not given. */
+  startTimeoutMs?: number;
+}
+
+/** A running emulator process. */
+export interface EmulatorProcess {
+  /** Base URL, e.g. `http://127.0.0.1:41234`. */
+  url: string;
+  /** An operator token. */
+  token: string;
+  /** A read-only token. */
+  readToken: string;
+  dataDir: string;
+  pid: number;
+  /** Everything the process wrote on stderr so far. */
+  stderr(): string;
+  /** Sends a signal without waiting (e.g. SIGKILL to simulate a crash); `exited` tells when it is gone. */
+  kill(signal: NodeJS.Signals): void;
+  /** Resolves with the exit code (or signal) once the process has ended. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM, then SIGKILL after 15 s; removes the data folder when it was a temporary one. */
+  stop(): Promise<void>;
+}
+
+const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "main.js");
+
+/** Every child still running, killed if the test process exits without stopping them. */
+const children = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const child of children) child.kill("SIGKILL");
+  });
+}
+
+/** Spawns `node dist/src/main.js` and resolves once it prints `listening on`. */
+export async function startEmulatorProcess(options: EmulatorProcessOptions = {}): Promise<EmulatorProcess> {
+  installExitHook();
+  const ownDataDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), "ai-training-emulator-test-"));
+  const token = options.token ?? `op-${randomBytes(12).toString("hex")}`;
+  const readToken = options.readToken ?? `ro-${randomBytes(12).toString("hex")}`;
+  const args = [
+    MAIN,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--data-dir",
+    dataDir,
+    "--token",
+    token,
+    "--read-token",
+    readToken,
+    "--stop-grace-ms",
+    String(options.stopGraceMs ?? 2000),
+  ];
+  if (options.slots !== undefined) args.push("--slots", String(options.slots));
+  for (const [image, dir] of Object.entries(options.images ?? {})) args.push("--image", `${image}=${dir}`);
+  const faults = options.faults ?? {};
+  if (faults.rate429 !== undefined) args.push("--fault-rate-429", String(faults.rate429));
+  if (faults.rate503 !== undefined) args.push("--fault-rate-503", String(faults.rate503));
+  if (faults.latencyMs !== undefined) args.push("--fault-latency-ms", String(faults.latencyMs));
+  if (faults.dropRate !== undefined) args.push("--fault-drop-rate", String(faults.dropRate));
+  if (faults.seed !== undefined) args.push("--fault-seed", String(faults.seed));
+  args.push(...(options.args ?? []));
+
+  const child = spawn(process.execPath, args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...options.env },
+  });
+  children.add(child);
+  let stderr = "";
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once("exit", (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal });
+    });
+  });
+  const removeDataDir = () => {
+    if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
+
+  let url: string;
+  try {
+    url = await new Promise<string>((resolve, reject) => {
+      let stdout = "";
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `the emulator did not print 'listening on' within ${options.startTimeoutMs ?? 20_000} ms; stderr: ${stderr}`,
+            ),
+          ),
+        options.startTimeoutMs ?? 20_000,
+      );
+      child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+        stdout += chunk;
+        const match = /listening on (http:\/\/\S+)/.exec(stdout);
+        if (match?.[1]) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
+      });
+      void exited.then(({ code, signal }) => {
+        clearTimeout(timer);
+        reject(
+          new Error(
+            `the emulator exited (code ${code}, signal ${signal}) before listening; stderr: ${stderr}`,
+          ),
+        );
+      });
+    });
+  } catch (error) {
+    child.kill("SIGKILL");
+    await exited;
+    removeDataDir();
+    throw error;
+  }
+  // Keep draining stdout so a chatty process never blocks on a full pipe.
+  child.stdout?.resume();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    token,
+    readToken,
+    dataDir,
+    pid: child.pid as number,
+    stderr: () => stderr,
+    kill: (signal) => {
+      child.kill(signal);
+    },
+    exited,
+    stop: () => {
+      stopping ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill("SIGTERM");
+          const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+          await exited;
+          clearTimeout(timer);
+        }
+        removeDataDir();
+      })();
+      return stopping;
+    },
+  };
+}
