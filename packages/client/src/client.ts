@@ -544,9 +544,7 @@ export class AITrainingClient {
         const notSent = code !== undefined && NOT_SENT_CODES.has(code);
         const reason = timedOut
           ? `no answer within ${this.#requestTimeout} ms`
-          : this.#redact(
-              code ? `${code}${causeMessage(caught, code)}` : String((caught as Error)?.message ?? caught),
-            );
+          : this.#redact(`${code ?? String((caught as Error)?.message ?? caught)}${causeMessage(caught, code)}`);
         error = new ConnectionError({
           endpoint: this.baseUrl,
           request,
@@ -694,7 +692,7 @@ function causeCode(error: unknown): string | undefined {
   return typeof cause?.code === "string" ? cause.code : undefined;
 }
 
-function causeMessage(error: unknown, code: string): string {
+function causeMessage(error: unknown, code: string | undefined): string {
   const message = (error as { cause?: { message?: unknown } })?.cause?.message;
   return typeof message === "string" && message !== code ? ` (${message})` : "";
 }
