@@ -1,0 +1,602 @@
+"""
+The six operators of the user's document: submit, get, wait for, stop, delete a job, and read its logs.
+
+The hook (and with it httpx) and the trigger are imported when a task runs, not when a DAG file is parsed:
+the scheduler and the DAG processor import this module for every DAG that uses it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+from apache_airflow_provider_ovhcloud_ai import exceptions as exc
+from apache_airflow_provider_ovhcloud_ai import job_spec, lifecycle
+from apache_airflow_provider_ovhcloud_ai.links.ai_training import (
+    JOB_LINK_ATTRIBUTE,
+    OVHCloudAITrainingJobLink,
+    job_link,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from apache_airflow_provider_ovhcloud_ai.hooks.ai_training import OVHCloudAITrainingHook
+
+DEFAULT_CONN_ID = "ovh_ai_training_default"
+#: Extra time the deferral itself is given beyond the wait's own limit, so the trigger's clear timeout
+#: message wins over Airflow's generic one.
+_DEFER_MARGIN = timedelta(minutes=5)
+
+
+class _AITrainingOperator(BaseOperator):
+    """What every operator of this provider shares: the connection, the region, the hook."""
+
+    operator_extra_links = (OVHCloudAITrainingJobLink(),)
+
+    def __init__(
+        self, *, ovh_conn_id: str = DEFAULT_CONN_ID, region: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.ovh_conn_id = ovh_conn_id
+        self.region = region
+
+    @cached_property
+    def hook(self) -> OVHCloudAITrainingHook:
+        """The hook, made when the task first needs it."""
+        from apache_airflow_provider_ovhcloud_ai.hooks.ai_training import OVHCloudAITrainingHook
+
+        return OVHCloudAITrainingHook(ovh_conn_id=self.ovh_conn_id, region=self.region)
+
+    def _remember_job(self, job: Mapping[str, Any]) -> None:
+        setattr(self, JOB_LINK_ATTRIBUTE, job_link(dict(job), self.hook.base_url))
+
+    def _log_final(self, job: Mapping[str, Any]) -> None:
+        status = job.get("status") or {}
+        self.log.info(
+            "Job %s ended %s (exit code %s, %s s running)",
+            job.get("id"),
+            lifecycle.job_state(job),
+            status.get("exitCode", "none"),
+            status.get("duration", "unknown"),
+        )
+
+    def _complete_wait(
+        self, event: Mapping[str, Any], targets: Sequence[str], timeout_parameter: str
+    ) -> dict[str, Any]:
+        """Turn the trigger's event into the job, or into the same errors a blocking wait raises."""
+        job_id = str(event.get("job_id"))
+        status = event.get("status")
+        if status in ("success", "failure"):
+            job: dict[str, Any] = dict(event.get("job") or self.hook.get_job(job_id))
+            self._remember_job(job)
+            if status == "failure":
+                raise exc.JobFailedError(job, self.hook.log_tail_for_error(job_id), targets)
+            self._log_final(job)
+            # Deferred mode streams no log while waiting; the tail is read once, here, at the end.
+            tail = self.hook.log_tail_for_error(job_id)
+            if tail.strip():
+                self.log.info("Last lines of the log of job %s:\n%s", job_id, tail.rstrip())
+            return job
+        if status == "timeout":
+            raise exc.JobWaitTimeoutError(
+                job_id,
+                str(event.get("state")),
+                float(event.get("timeout") or 0),
+                list(event.get("target_states") or targets),
+                parameter=str(event.get("timeout_parameter") or timeout_parameter),
+            )
+        raise exc.OVHCloudAITrainingError(
+            f"Waiting for job {job_id} failed: {event.get('message', 'unknown error')}"
+        )
+
+
+class _Progress:
+    """Logs each state change once and streams the job's new log lines into the task log while waiting."""
+
+    def __init__(self, operator: _AITrainingOperator, job_id: str, stream_logs: bool) -> None:
+        self.operator = operator
+        self.job_id = job_id
+        self.stream_logs = stream_logs
+        self.lines_seen = 0
+        self.started = time.monotonic()
+
+    def __call__(self, job: dict[str, Any], changed: bool) -> None:
+        if changed:
+            self.operator.log.info(
+                "Job %s is %s (after %.0f s)", self.job_id, lifecycle.job_state(job), self.elapsed
+            )
+        if self.stream_logs:
+            self.read_new_lines()
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def read_new_lines(self) -> None:
+        try:
+            text = self.operator.hook.get_job_logs(self.job_id, since=self.lines_seen)
+        except exc.OVHCloudAITrainingError as error:
+            self.operator.log.warning("Could not read the log of job %s: %s", self.job_id, error)
+            self.stream_logs = False
+            return
+        lines = text.splitlines()
+        for line in lines:
+            self.operator.log.info("[job %s] %s", self.job_id, line)
+        self.lines_seen += len(lines)
+
+
+class OVHCloudAITrainingSubmitJobOperator(_AITrainingOperator):
+    """
+    Submit an AI Training job, optionally wait for it, and return the job (``["id"]`` is its id).
+
+    The job is labelled with the DAG, task and run it belongs to. When a task is retried, it reattaches to
+    the job its earlier try submitted (still running, or done) instead of paying for a second one.
+
+    :param image: Docker image to use.
+    :param name: job name.
+    :param command: command to execute.
+    :param env_vars: environment variables (a dict, or the list ``build_env_vars`` makes).
+    :param flavor: instance flavor, e.g. ``ai1-1-gpu``.
+    :param gpu: number of GPUs.
+    :param gpu_model: GPU model (``V100S``, ``A100``...).
+    :param cpu: number of CPUs.
+    :param volumes: volume configurations (``OVHCloudAITrainingHook.build_volume``).
+    :param labels: job labels.
+    :param ssh_public_keys: SSH keys for remote access.
+    :param default_http_port: HTTP port to expose.
+    :param job_timeout: job timeout in seconds (the platform stops the job after it).
+    :param unsecure_http: allow unsecure HTTP.
+    :param wait_for_completion: wait for the job to complete.
+    :param check_interval: seconds between status checks.
+    :param wait_timeout: max wait time in seconds.
+    :param ovh_conn_id: connection id.
+    :param region: override the connection's region.
+    :param deferrable: wait in the triggerer instead of holding a worker slot (with ``wait_for_completion``).
+    :param target_states: states the wait accepts (default ``['DONE']``).
+    :param failure_states: states the wait fails on (any final non-target state fails too).
+    :param stream_logs: while waiting (not deferred), copy the job's new log lines into the task log.
+    :param reattach_on_retry: on a retry, reuse the job the earlier try submitted when it did not fail.
+    """
+
+    template_fields: Sequence[str] = (
+        "image",
+        "name",
+        "command",
+        "env_vars",
+        "flavor",
+        "gpu_model",
+        "volumes",
+        "labels",
+        "ssh_public_keys",
+        "region",
+    )
+    ui_color = "#b3d4fc"
+
+    def __init__(
+        self,
+        *,
+        image: str,
+        name: str | None = None,
+        command: list[str] | None = None,
+        env_vars: dict[str, str] | list[dict[str, str]] | None = None,
+        flavor: str | None = None,
+        gpu: int = 0,
+        gpu_model: str | None = None,
+        cpu: int | None = None,
+        volumes: list[dict[str, Any]] | None = None,
+        labels: dict[str, str] | None = None,
+        ssh_public_keys: list[str] | None = None,
+        default_http_port: int | None = None,
+        job_timeout: int | None = None,
+        unsecure_http: bool = False,
+        wait_for_completion: bool = False,
+        check_interval: int = 30,
+        wait_timeout: int = 3600,
+        ovh_conn_id: str = DEFAULT_CONN_ID,
+        region: str | None = None,
+        deferrable: bool = False,
+        target_states: list[str] | None = None,
+        failure_states: list[str] | None = None,
+        stream_logs: bool = True,
+        reattach_on_retry: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(ovh_conn_id=ovh_conn_id, region=region, **kwargs)
+        self.image = image
+        self.name = name
+        self.command = command
+        self.env_vars = env_vars
+        self.flavor = flavor
+        self.gpu = gpu
+        self.gpu_model = gpu_model
+        self.cpu = cpu
+        self.volumes = volumes
+        self.labels = labels
+        self.ssh_public_keys = ssh_public_keys
+        self.default_http_port = default_http_port
+        self.job_timeout = job_timeout
+        self.unsecure_http = unsecure_http
+        self.wait_for_completion = wait_for_completion
+        self.check_interval = check_interval
+        self.wait_timeout = wait_timeout
+        self.deferrable = deferrable
+        self.target_states = lifecycle.normalize_states(target_states, lifecycle.DEFAULT_TARGET_STATES)
+        self.failure_states = lifecycle.normalize_states(failure_states, lifecycle.DEFAULT_FAILURE_STATES)
+        self.stream_logs = stream_logs
+        self.reattach_on_retry = reattach_on_retry
+        self.job_id: str | None = None
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Submit (or reattach to) the job; wait for it when asked; return the job."""
+        identity = _identity(context)
+        job = self._earlier_job(identity) if self.reattach_on_retry and _try_number(context) > 1 else None
+        if job is not None:
+            self.log.info(
+                "Reattached to job %s (%s), submitted by an earlier try of this task; it is %s",
+                job["id"],
+                (job.get("spec") or {}).get("name"),
+                lifecycle.job_state(job),
+            )
+        else:
+            job = self._submit(identity)
+        self.job_id = str(job["id"])
+        self._remember_job(job)
+        # Pushed now so a cleanup task finds the job even when the wait below fails.
+        ti = context.get("ti")
+        if ti is not None:
+            ti.xcom_push(key="return_value", value=job)
+        if not self.wait_for_completion:
+            return job
+        if self.deferrable:
+            self._defer_wait()
+        progress = _Progress(self, self.job_id, self.stream_logs)
+        final = self.hook.wait_for_job(
+            self.job_id,
+            self.target_states,
+            self.failure_states,
+            check_interval=self.check_interval,
+            timeout=self.wait_timeout,
+            on_poll=progress,
+            timeout_parameter="wait_timeout",
+        )
+        if self.stream_logs:
+            progress.read_new_lines()
+        self._log_final(final)
+        return final
+
+    def _submit(self, identity: dict[str, str]) -> dict[str, Any]:
+        labels = {**(self.labels or {}), **identity}
+        try:
+            job = self.hook.submit_job(
+                image=self.image,
+                name=self.name,
+                command=self.command,
+                env_vars=self.env_vars,
+                flavor=self.flavor,
+                gpu=self.gpu,
+                gpu_model=self.gpu_model,
+                cpu=self.cpu,
+                volumes=self.volumes,
+                labels=labels,
+                ssh_public_keys=self.ssh_public_keys,
+                default_http_port=self.default_http_port,
+                job_timeout=self.job_timeout,
+                unsecure_http=self.unsecure_http,
+            )
+        except (exc.ApiConnectionError, exc.ServerError):
+            # The submit may have reached the server before failing: look for the job by its labels
+            # rather than submit blindly again.
+            found = self._earlier_job(identity)
+            if found is None:
+                raise
+            job = found
+        self.log.info(
+            "Submitted job %s (%s) in region %s, endpoint %s",
+            job.get("id"),
+            (job.get("spec") or {}).get("name"),
+            self.hook.settings.region or "(none)",
+            self.hook.base_url,
+        )
+        return job
+
+    def _earlier_job(self, identity: dict[str, str]) -> dict[str, Any] | None:
+        """The newest job of this task instance that did not fail, or ``None``."""
+        try:
+            jobs = self.hook.list_jobs(
+                label_selector=identity, sort="createdAt", order="desc", size=20, page=1
+            )
+        except exc.OVHCloudAITrainingApiError as error:
+            self.log.warning("Could not look for a job of an earlier try: %s", error)
+            return None
+        for job in jobs:
+            if not lifecycle.is_failure_final_state(lifecycle.job_state(job)):
+                return job
+        return None
+
+    def _defer_wait(self) -> None:
+        from apache_airflow_provider_ovhcloud_ai.triggers.ai_training import OVHCloudAITrainingJobTrigger
+
+        self.defer(
+            trigger=OVHCloudAITrainingJobTrigger(
+                job_id=str(self.job_id),
+                ovh_conn_id=self.ovh_conn_id,
+                region=self.region,
+                target_states=self.target_states,
+                failure_states=self.failure_states,
+                check_interval=self.check_interval,
+                end_time=time.time() + self.wait_timeout if self.wait_timeout else None,
+                timeout=self.wait_timeout,
+                timeout_parameter="wait_timeout",
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.wait_timeout) + _DEFER_MARGIN if self.wait_timeout else None,
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Resume after the trigger fired: return the job, or raise the wait's error."""
+        self.job_id = str(event.get("job_id"))
+        return self._complete_wait(event, self.target_states, "wait_timeout")
+
+    def on_kill(self) -> None:
+        """Stop the job when the task is killed, so it does not keep running (and billing) unattended."""
+        if not self.job_id:
+            return
+        try:
+            state = self.hook.get_job_status(self.job_id)
+            if lifecycle.is_final_state(state):
+                return
+            self.hook.stop_job(self.job_id)
+            self.log.info("Task killed: asked job %s (%s) to stop", self.job_id, state)
+        except exc.OVHCloudAITrainingError as error:
+            self.log.warning("Task killed, but job %s could not be stopped: %s", self.job_id, error)
+
+
+class OVHCloudAITrainingGetJobOperator(_AITrainingOperator):
+    """
+    Get a job's details and status; returns the job.
+
+    :param job_id: the job's id (templated, e.g. from the submit task's XCom).
+    """
+
+    template_fields: Sequence[str] = ("job_id", "region")
+
+    def __init__(self, *, job_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.job_id = job_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Read the job and return it."""
+        job = self.hook.get_job(self.job_id)
+        self._remember_job(job)
+        status = job.get("status") or {}
+        self.log.info(
+            "Job %s (%s) is %s (exit code %s)",
+            job.get("id"),
+            (job.get("spec") or {}).get("name"),
+            lifecycle.job_state(job),
+            status.get("exitCode", "none"),
+        )
+        return job
+
+
+class OVHCloudAITrainingWaitForJobOperator(_AITrainingOperator):
+    """
+    Wait until a job reaches one of ``target_states``; returns the job.
+
+    Fails at once when the job reaches a failure state, or any final state that is not a target, with
+    its state, exit code, platform message and the last lines of its log.
+
+    :param job_id: the job's id (templated).
+    :param target_states: states that end the wait well (default ``['DONE']``).
+    :param failure_states: states that fail it (default ``['FAILED', 'ERROR', 'INTERRUPTED']``).
+    :param check_interval: seconds between status checks (default 30).
+    :param timeout: max wait time in seconds (default 3600).
+    :param poke_interval: same as ``check_interval``, for sensor-style DAGs.
+    :param deferrable: wait in the triggerer instead of holding a worker slot.
+    :param stream_logs: while waiting (not deferred), copy the job's new log lines into the task log.
+    """
+
+    template_fields: Sequence[str] = ("job_id", "target_states", "failure_states", "region")
+
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        target_states: list[str] | None = None,
+        failure_states: list[str] | None = None,
+        check_interval: int | None = None,
+        timeout: int = 3600,
+        poke_interval: int | None = None,
+        deferrable: bool = False,
+        stream_logs: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if check_interval is not None and poke_interval is not None and check_interval != poke_interval:
+            raise exc.OVHCloudAITrainingConfigError(
+                f"Task {kwargs.get('task_id')!r}: check_interval={check_interval} and "
+                f"poke_interval={poke_interval} disagree; give only one of them."
+            )
+        self.job_id = job_id
+        self.target_states = lifecycle.normalize_states(target_states, lifecycle.DEFAULT_TARGET_STATES)
+        self.failure_states = lifecycle.normalize_states(failure_states, lifecycle.DEFAULT_FAILURE_STATES)
+        self.check_interval = check_interval if check_interval is not None else (poke_interval or 30)
+        self.poke_interval = self.check_interval
+        self.timeout = timeout
+        self.deferrable = deferrable
+        self.stream_logs = stream_logs
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Wait for the job; return it once it reached a target state."""
+        targets = lifecycle.normalize_states(self.target_states, lifecycle.DEFAULT_TARGET_STATES)
+        failures = lifecycle.normalize_states(self.failure_states, lifecycle.DEFAULT_FAILURE_STATES)
+        self.log.info("Waiting for job %s to reach %s", self.job_id, ", ".join(targets))
+        if self.deferrable:
+            from apache_airflow_provider_ovhcloud_ai.triggers.ai_training import OVHCloudAITrainingJobTrigger
+
+            self.defer(
+                trigger=OVHCloudAITrainingJobTrigger(
+                    job_id=str(self.job_id),
+                    ovh_conn_id=self.ovh_conn_id,
+                    region=self.region,
+                    target_states=targets,
+                    failure_states=failures,
+                    check_interval=self.check_interval,
+                    end_time=time.time() + self.timeout if self.timeout else None,
+                    timeout=self.timeout,
+                ),
+                method_name="execute_complete",
+                timeout=timedelta(seconds=self.timeout) + _DEFER_MARGIN if self.timeout else None,
+            )
+        progress = _Progress(self, str(self.job_id), self.stream_logs)
+        job = self.hook.wait_for_job(
+            str(self.job_id),
+            targets,
+            failures,
+            check_interval=self.check_interval,
+            timeout=self.timeout,
+            on_poll=progress,
+        )
+        if self.stream_logs and lifecycle.is_final_state(lifecycle.job_state(job)):
+            progress.read_new_lines()
+        self._remember_job(job)
+        self._log_final(job)
+        return job
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Resume after the trigger fired: return the job, or raise the wait's error."""
+        return self._complete_wait(event, self.target_states, "timeout")
+
+
+class OVHCloudAITrainingStopJobOperator(_AITrainingOperator):
+    """
+    Stop a running job; returns the job as it is after the stop order. A job that already ended is left
+    as it is.
+
+    :param job_id: the job's id (templated).
+    """
+
+    template_fields: Sequence[str] = ("job_id", "region")
+
+    def __init__(self, *, job_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.job_id = job_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Ask the job to stop unless it already ended."""
+        job = self.hook.get_job(self.job_id)
+        self._remember_job(job)
+        state = lifecycle.job_state(job)
+        if lifecycle.is_final_state(state):
+            self.log.info("Job %s already ended (%s): nothing to stop", self.job_id, state)
+            return job
+        self.hook.stop_job(self.job_id)
+        self.log.info("Asked job %s to stop (it was %s)", self.job_id, state)
+        return self.hook.get_job(self.job_id)
+
+
+class OVHCloudAITrainingDeleteJobOperator(_AITrainingOperator):
+    """
+    Delete a job. Made for cleanup with ``trigger_rule='all_done'``: when the upstream task never created
+    the job (its XCom is empty) or the job is already gone, it logs so and succeeds; a job still running is
+    stopped and deleted (``force``).
+
+    :param job_id: the job's id (templated).
+    :param force: also delete a job that has not ended, stopping it first (default ``True``).
+    """
+
+    template_fields: Sequence[str] = ("job_id", "region")
+
+    def __init__(self, *, job_id: str | None, force: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.job_id = job_id
+        self.force = force
+
+    def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
+        """
+        Render as usual, except that a ``job_id`` template reading an XCom the upstream never pushed
+        (``ti.xcom_pull(...)["id"]`` on nothing) means "no job to delete" instead of a failed cleanup.
+        """
+        import jinja2
+
+        try:
+            super().render_template_fields(context, jinja_env)
+        except jinja2.UndefinedError as error:
+            self.log.info("job_id could not be rendered (%s): the upstream task recorded no job", error)
+            self.job_id = None
+
+    def execute(self, context: Context) -> None:
+        """Delete the job, or explain why there is nothing to delete."""
+        from apache_airflow_provider_ovhcloud_ai.hooks.ai_training import _id
+
+        if not self.job_id or str(self.job_id).strip() in ("None", ""):
+            self.log.info("No job to delete: the upstream task did not record a job id")
+            return
+        job_id = _id(str(self.job_id))
+        try:
+            state = self.hook.get_job_status(job_id)
+        except exc.JobNotFoundError:
+            self.log.info("Job %s does not exist (already deleted?): nothing to delete", job_id)
+            return
+        if not lifecycle.is_final_state(state):
+            if not self.force:
+                raise exc.OVHCloudAITrainingConfigError(
+                    f"Job {job_id} is {state}, not ended: stop it first, or pass force=True to stop and "
+                    "delete it."
+                )
+            self.log.info("Job %s is still %s: stopping and deleting it", job_id, state)
+        try:
+            self.hook.delete_job(job_id, force=self.force and not lifecycle.is_final_state(state))
+        except exc.JobNotFoundError:
+            self.log.info("Job %s was deleted meanwhile: nothing to delete", job_id)
+            return
+        self.log.info("Deleted job %s (it was %s)", job_id, state)
+
+
+class OVHCloudAITrainingGetLogsOperator(_AITrainingOperator):
+    """
+    Retrieve a job's logs: they are written into the task log and returned as text.
+
+    :param job_id: the job's id (templated).
+    :param tail: only the last ``tail`` lines (default: all).
+    """
+
+    template_fields: Sequence[str] = ("job_id", "region")
+
+    def __init__(self, *, job_id: str, tail: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.job_id = job_id
+        self.tail = tail
+
+    def execute(self, context: Context) -> str:
+        """Read the logs, copy them into the task log, return them."""
+        text = self.hook.get_job_logs(self.job_id, tail=self.tail)
+        lines = text.splitlines()
+        self.log.info("Log of job %s (%d lines%s):", self.job_id, len(lines), _tail_note(self.tail))
+        for line in lines:
+            self.log.info("[job %s] %s", self.job_id, line)
+        return text
+
+
+def _tail_note(tail: int | None) -> str:
+    return f", last {tail} asked" if tail is not None else ""
+
+
+def _try_number(context: Context) -> int:
+    ti = context.get("ti")
+    return int(getattr(ti, "try_number", 1) or 1)
+
+
+def _identity(context: Context) -> dict[str, str]:
+    ti = context.get("ti")
+    dag_id = getattr(ti, "dag_id", None) or "unknown-dag"
+    task_id = getattr(ti, "task_id", None) or "unknown-task"
+    run_id = getattr(ti, "run_id", None) or context.get("run_id") or "unknown-run"
+    map_index = getattr(ti, "map_index", -1)
+    return job_spec.identity_labels(str(dag_id), str(task_id), str(run_id), map_index)

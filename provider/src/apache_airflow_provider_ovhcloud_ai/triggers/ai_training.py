@@ -1,0 +1,116 @@
+"""The trigger that waits for a job in the triggerer, so a deferred task holds no worker slot."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from apache_airflow_provider_ovhcloud_ai import lifecycle
+from apache_airflow_provider_ovhcloud_ai.exceptions import OVHCloudAITrainingError
+from apache_airflow_provider_ovhcloud_ai.hooks.ai_training import OVHCloudAITrainingHook
+
+
+class OVHCloudAITrainingJobTrigger(BaseTrigger):
+    """
+    Polls one job, one GET per check interval, until a target state, a failure, or the deadline.
+
+    It fires one event whose ``status`` is ``success``, ``failure`` (the job reached a failure state or
+    another final state that is not a target), ``timeout`` or ``error`` (the API could not be read), with
+    ``job_id``, ``state`` and, for success and failure, the ``job``. The task's ``execute_complete`` turns
+    it into a result or an error. Only ids, states and intervals are serialized: the token is read from
+    the connection in the triggerer.
+
+    :param job_id: the job to wait for.
+    :param ovh_conn_id: Airflow connection id.
+    :param region: region that overrides the connection's login.
+    :param target_states: states that end the wait well.
+    :param failure_states: states that end it badly (any other final state does too).
+    :param check_interval: seconds between two reads of the job.
+    :param end_time: epoch seconds after which the wait gives up (``None``: no limit).
+    :param timeout: the limit, in seconds, as the user gave it (for the message).
+    :param timeout_parameter: the parameter the timeout message tells the user to raise.
+    """
+
+    def __init__(
+        self,
+        job_id: str,
+        ovh_conn_id: str = OVHCloudAITrainingHook.default_conn_name,
+        region: str | None = None,
+        target_states: Sequence[str] | None = None,
+        failure_states: Sequence[str] | None = None,
+        check_interval: float = 30,
+        end_time: float | None = None,
+        timeout: float | None = None,
+        timeout_parameter: str = "timeout",
+    ) -> None:
+        super().__init__()
+        self.job_id = str(job_id)
+        self.ovh_conn_id = ovh_conn_id
+        self.region = region
+        self.target_states = lifecycle.normalize_states(target_states, lifecycle.DEFAULT_TARGET_STATES)
+        self.failure_states = lifecycle.normalize_states(failure_states, lifecycle.DEFAULT_FAILURE_STATES)
+        self.check_interval = float(check_interval)
+        self.end_time = end_time
+        self.timeout = timeout
+        self.timeout_parameter = timeout_parameter
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Class path and arguments; never the token."""
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "job_id": self.job_id,
+                "ovh_conn_id": self.ovh_conn_id,
+                "region": self.region,
+                "target_states": list(self.target_states),
+                "failure_states": list(self.failure_states),
+                "check_interval": self.check_interval,
+                "end_time": self.end_time,
+                "timeout": self.timeout,
+                "timeout_parameter": self.timeout_parameter,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Read the job once per interval and fire one event when the wait is over."""
+        hook = OVHCloudAITrainingHook(ovh_conn_id=self.ovh_conn_id, region=self.region)
+        last_state: str | None = None
+        state = "UNKNOWN"
+        try:
+            while True:
+                job = await hook.aget_job(self.job_id)
+                state = lifecycle.job_state(job)
+                if state != last_state:
+                    self.log.info("Job %s is %s", self.job_id, state)
+                    last_state = state
+                outcome = lifecycle.evaluate_wait(state, self.target_states, self.failure_states)
+                if outcome is not lifecycle.WaitOutcome.CONTINUE:
+                    status = "success" if outcome is lifecycle.WaitOutcome.REACHED else "failure"
+                    yield TriggerEvent({"status": status, "job_id": self.job_id, "state": state, "job": job})
+                    return
+                pause = self.check_interval
+                if self.end_time is not None:
+                    left = self.end_time - time.time()
+                    if left <= 0:
+                        yield TriggerEvent(self._timeout_event(state))
+                        return
+                    pause = min(pause, left)
+                await asyncio.sleep(pause)
+        except OVHCloudAITrainingError as error:
+            yield TriggerEvent(
+                {"status": "error", "job_id": self.job_id, "state": state, "message": str(error)}
+            )
+
+    def _timeout_event(self, state: str) -> dict[str, Any]:
+        return {
+            "status": "timeout",
+            "job_id": self.job_id,
+            "state": state,
+            "timeout": self.timeout,
+            "timeout_parameter": self.timeout_parameter,
+            "target_states": list(self.target_states),
+        }
