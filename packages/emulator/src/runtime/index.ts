@@ -14,6 +14,7 @@ import { launch, stopAllProcesses } from "./process.js";
 import {
   detectIsolation,
   type IsolationMethod,
+  isolationFor,
   normalizeMountPath,
   planLaunch,
   refuseMountPath,
@@ -69,13 +70,14 @@ export function createRuntime(options: RuntimeOptions): HostRuntime {
   const images = new Map(Object.entries(options.images ?? {}).map(([k, v]) => [k, path.resolve(v)]));
   const defaultCommands = new Map(Object.entries(options.defaultCommands ?? {}));
   const graceMs = options.graceMs ?? 10_000;
-  const isolation = (): Promise<IsolationMethod> =>
-    options.isolation && options.isolation !== "auto"
-      ? Promise.resolve(options.isolation)
-      : detectIsolation();
+  const chosen =
+    options.isolation && options.isolation !== "auto" ? isolationFor(options.isolation) : detectIsolation();
+  // A failed probe must not become an unhandled rejection before the first job asks for it.
+  chosen.catch(() => undefined);
 
   const startProcess: Runtime["startProcess"] = async (job, volumes, onOutput) => {
-    const method = await isolation();
+    const isolation = await chosen;
+    const method = isolation.method;
     const folders = jobFolders(job);
     checkVolumesCanMount(job, volumes, method, dataDir);
     await mkdir(folders.workspace, { recursive: true });
@@ -97,14 +99,14 @@ export function createRuntime(options: RuntimeOptions): HostRuntime {
       aliasDir: folders.aliases,
       ...(options.basePath ? { basePath: options.basePath } : {}),
     });
-    const plan = await planLaunch(method, folders.workspace, volumes, command);
+    const plan = await planLaunch(isolation, folders.workspace, volumes, command);
     const outcome = await launch(plan, env, onOutput);
     if (outcome.started) return outcome.process;
     throw new JobStartError(explainStartFailure(job, command, method, env.PATH ?? "", outcome));
   };
 
   return {
-    isolation,
+    isolation: async () => (await chosen).method,
     pullVolumes: (job, onProgress) => pullVolumes(dataDir, job, jobFolders(job).volumes, onProgress),
     pushVolumes: (job, volumes, onProgress) => pushVolumes(dataDir, job, volumes, onProgress),
     startProcess,

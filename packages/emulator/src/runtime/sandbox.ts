@@ -16,6 +16,7 @@
 import { execFile } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
+import { findOnPath } from "./env.js";
 import type { PreparedVolume } from "./types.js";
 
 export type IsolationMethod = "unshare" | "bwrap" | "none";
@@ -46,6 +47,9 @@ printf 'ok\\n' >&3
 exec "$@" 3>&-
 `;
 
+/** Where the wrapper finds mount and mkdir, whatever PATH the job itself was given. */
+const TOOLS_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
+
 const FAIL = `fail() { printf '%s\\t%s\\n' "$1" "$2" >&3; exit 127; }
 `;
 
@@ -54,6 +58,8 @@ const FAIL = `fail() { printf '%s\\t%s\\n' "$1" "$2" >&3; exit 127; }
  * command. A mount point outside /workspace that does not exist is created on the host by `mkdir -p`.
  */
 const UNSHARE_SCRIPT = `${FAIL}work=$1; n=$2; shift 2
+jobpath=$PATH
+PATH=${TOOLS_PATH}
 mount --bind "$work" ${WORKSPACE} || fail MOUNT ${WORKSPACE}
 while [ "$n" -gt 0 ]; do
   src=$1; dst=$2; mode=$3; shift 3
@@ -63,6 +69,7 @@ while [ "$n" -gt 0 ]; do
   n=$((n - 1))
 done
 cd ${WORKSPACE} || fail CD ${WORKSPACE}
+PATH=$jobpath
 ${CHECK_AND_EXEC}`;
 
 const PLAIN_SCRIPT = `${FAIL}${CHECK_AND_EXEC}`;
@@ -93,21 +100,40 @@ export function normalizeMountPath(mountPath: string): string {
   return normal.length > 1 && normal.endsWith("/") ? normal.slice(0, -1) : normal;
 }
 
-let detected: Promise<IsolationMethod> | undefined;
+/** An isolation method with the absolute path of its program, so a job's own PATH cannot change it. */
+export interface Isolation {
+  method: IsolationMethod;
+  program?: string;
+}
+
+let detected: Promise<Isolation> | undefined;
 
 /** Finds, once per process, the best way this host offers to give a job its own mounts. */
-export function detectIsolation(): Promise<IsolationMethod> {
+export function detectIsolation(): Promise<Isolation> {
   detected ??= (async () => {
-    if (
-      process.getuid?.() === 0 &&
-      (await succeeds("unshare", ["--mount", "--propagation", "private", "true"]))
-    ) {
-      return "unshare";
+    const unshare = await findIsolationProgram("unshare");
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot && unshare && (await succeeds(unshare, ["--mount", "--propagation", "private", "true"]))) {
+      return { method: "unshare", program: unshare };
     }
-    if (await succeeds("bwrap", ["--dev-bind", "/", "/", "true"])) return "bwrap";
-    return "none";
+    const bwrap = await findIsolationProgram("bwrap");
+    if (bwrap && (await succeeds(bwrap, ["--dev-bind", "/", "/", "true"]))) {
+      return { method: "bwrap", program: bwrap };
+    }
+    return { method: "none" };
   })();
   return detected;
+}
+
+/** Resolves `method` (as the emulator's options ask for it) to its program, without probing it. */
+export async function isolationFor(method: IsolationMethod): Promise<Isolation> {
+  if (method === "none") return { method };
+  const program = await findIsolationProgram(method);
+  return program ? { method, program } : { method };
+}
+
+function findIsolationProgram(name: string): Promise<string | undefined> {
+  return findOnPath(name, `${process.env.PATH ?? ""}:${TOOLS_PATH}`);
 }
 
 function succeeds(file: string, args: string[]): Promise<boolean> {
@@ -121,7 +147,7 @@ function succeeds(file: string, args: string[]): Promise<boolean> {
  * checked by `refuseMountPath`). Volumes are mounted parents first so `/data` does not hide `/data/sub`.
  */
 export async function planLaunch(
-  method: IsolationMethod,
+  isolation: Isolation,
   workDir: string,
   volumes: PreparedVolume[],
   command: string[],
@@ -130,6 +156,7 @@ export async function planLaunch(
     (a, b) =>
       normalizeMountPath(a.mountPath).split("/").length - normalizeMountPath(b.mountPath).split("/").length,
   );
+  const { method, program = method } = isolation;
   if (method === "unshare") {
     // The empty host folder is only a mount point: inside the namespace the job's own folder covers it.
     await mkdir(WORKSPACE, { recursive: true });
@@ -139,7 +166,7 @@ export async function planLaunch(
       v.permission === "RO" ? "ro" : "rw",
     ]);
     return {
-      file: "unshare",
+      file: program,
       args: [
         "--mount",
         "--propagation",
@@ -164,7 +191,7 @@ export async function planLaunch(
       normalizeMountPath(v.mountPath),
     ]);
     return {
-      file: "bwrap",
+      file: program,
       args: [
         "--dev-bind",
         "/",

@@ -59,7 +59,7 @@ export async function listFiles(root: string): Promise<Map<string, Entry>> {
       if (entry.isDirectory()) await walk(full, childRel);
       else if (entry.isFile()) {
         const info = await lstat(full);
-        files.set(childRel, { size: info.size, mtimeMs: Math.trunc(info.mtimeMs) });
+        files.set(childRel, { size: info.size, mtimeMs: info.mtimeMs });
       }
     }
   };
@@ -80,7 +80,8 @@ export async function mirror(
   const [from, to] = await Promise.all([listFiles(source), listFiles(target)]);
   const toCopy = [...from].filter(([rel, entry]) => {
     const existing = to.get(rel);
-    return !existing || existing.size !== entry.size || existing.mtimeMs !== entry.mtimeMs;
+    // Copies carry their source's time to the millisecond; the float round trip may move it a hair.
+    return !existing || existing.size !== entry.size || Math.abs(existing.mtimeMs - entry.mtimeMs) >= 1;
   });
   const toDelete = options.deleteExtra ? [...to.keys()].filter((rel) => !from.has(rel)) : [];
   const total = toCopy.length + toDelete.length;

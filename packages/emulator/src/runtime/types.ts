@@ -73,7 +73,11 @@ export interface Runtime {
     onOutput: (line: string, stream: "stdout" | "stderr") => void,
   ): Promise<JobProcess>;
   /** FINALIZING: write RW volumes back (adds and changes) and RWD volumes back (deletions too). */
-  pushVolumes(job: RuntimeJob, volumes: PreparedVolume[], onProgress?: (p: SyncProgress) => void): Promise<void>;
+  pushVolumes(
+    job: RuntimeJob,
+    volumes: PreparedVolume[],
+    onProgress?: (p: SyncProgress) => void,
+  ): Promise<void>;
   /** Remove the job's scratch folders that are not cached. */
   cleanup(job: RuntimeJob, volumes: PreparedVolume[]): Promise<void>;
 }
