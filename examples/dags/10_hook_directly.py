@@ -4,6 +4,7 @@
 # and the `DAG` and `datetime` imports it needs. Everything else is verbatim.
 #
 # expect: dag_run=success custom_training=success jobs=DONE
+# replaces: with DAG(...) as dag:
 # `region='gra'` picks the region; the connection's host (set to the emulator by the harness) still decides
 # where the requests go, as the provider documents for endpoint overrides.
 from datetime import datetime

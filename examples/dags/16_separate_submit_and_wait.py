@@ -7,6 +7,7 @@
 # for `check_interval`.
 #
 # expect: dag_run=success submit_job=success wait_for_job=success jobs=DONE
+# replaces: ...
 from datetime import datetime
 
 from airflow import DAG
