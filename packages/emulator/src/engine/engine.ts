@@ -98,14 +98,19 @@ export class Engine extends EventEmitter {
     return orphans.length;
   }
 
-  /** Validates and stores a new job, QUEUED, and schedules it. Throws SpecError/ResourcesError. */
-  submit(spec: JobSpec, context: JobContext): Job {
-    if (this.closing)
+  /**
+   * Validates and stores a new job, QUEUED, and schedules it. Returns its id and its JSON answer as
+   * created (QUEUED), taken before the engine moves it on. Throws SpecError/ResourcesError.
+   */
+  submit(spec: JobSpec, context: JobContext): { id: string; doc: string } {
+    if (this.closing) {
       throw new JobStateError("the emulator is shutting down; submit the job again once it restarts");
+    }
     const job = buildJob(spec, context);
+    const doc = JSON.stringify(job);
     this.store.insert(job);
     this.enqueue(job);
-    return job;
+    return { id: job.id, doc };
   }
 
   /** The stored answer of a job as JSON text, or undefined. */

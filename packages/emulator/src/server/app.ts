@@ -134,7 +134,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
         userName: request.principal?.name ?? "",
       });
       request.log.info({ jobId: job.id }, "job submitted");
-      return reply.type(JSON_TYPE).send(JSON.stringify(job));
+      return reply.type(JSON_TYPE).send(job.doc);
     },
     listJobs: (request, reply) => {
       const query = listQuery(request.query as Record<string, unknown>);

@@ -1,0 +1,205 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { canTransition } from "@ai-training/client";
+import { type EmulatorProcess, startEmulatorProcess } from "../src/testing.js";
+import { call, historyOf, submit, waitForFinal, waitForJob, waitForLog, waitForState } from "./helpers.js";
+
+function assertLegalHistory(states: string[]): void {
+  for (let i = 1; i < states.length; i++) {
+    assert.ok(
+      canTransition(states[i - 1] as string, states[i] as string),
+      `illegal move in ${states.join(" > ")}`,
+    );
+  }
+}
+
+describe("job lifecycle on a real emulator process", () => {
+  let emulator: EmulatorProcess;
+  before(async () => {
+    emulator = await startEmulatorProcess({ slots: 2, stopGraceMs: 1000 });
+  });
+  after(() => emulator.stop());
+
+  test("a command that exits 0 goes QUEUED, INITIALIZING, PENDING, RUNNING, FINALIZING, DONE", async () => {
+    const job = await submit(emulator, { image: "busybox", command: ["sh", "-c", "echo done"] });
+    assert.equal(job.status.state, "QUEUED");
+    const final = await waitForFinal(emulator, job.id);
+    assert.deepEqual(historyOf(final), [
+      "QUEUED",
+      "INITIALIZING",
+      "PENDING",
+      "RUNNING",
+      "FINALIZING",
+      "DONE",
+    ]);
+    assert.equal(final.status.exitCode, 0);
+    for (const field of ["queuedAt", "initializingAt", "startedAt", "stoppedAt", "finalizedAt"] as const) {
+      assert.ok(final.status[field], `status.${field} is set`);
+    }
+    assert.equal(final.status.lastTransitionDate, final.status.history.at(-1)?.date);
+    assert.equal(typeof final.status.duration, "number");
+  });
+
+  test("the spec's defaults are filled in and ovh/ labels belong to the platform", async () => {
+    const job = await submit(emulator, {
+      image: "busybox",
+      command: ["true"],
+      labels: { team: "ml", "ovh/id": "forged" },
+    });
+    assert.equal(job.spec.defaultHttpPort, 8080);
+    assert.equal(job.spec.timeout, 604800);
+    assert.equal(job.spec.resources?.flavor, "ai1-1-gpu");
+    assert.equal(job.spec.resources?.gpu, 1);
+    assert.equal(job.spec.resources?.gpuModel, "V100S");
+    assert.match(job.spec.name ?? "", /^job-/);
+    assert.equal(job.spec.labels?.team, "ml");
+    assert.equal(job.spec.labels?.["ovh/id"], job.id);
+    assert.ok(job.status.url);
+    await waitForFinal(emulator, job.id);
+  });
+
+  test("a non-zero exit gives FINALIZING then FAILED with the exit code and a message", async () => {
+    const job = await submit(emulator, { image: "busybox", command: ["sh", "-c", "exit 3"] });
+    const final = await waitForFinal(emulator, job.id);
+    assert.equal(final.status.state, "FAILED");
+    assert.deepEqual(historyOf(final).slice(-2), ["FINALIZING", "FAILED"]);
+    assert.equal(final.status.exitCode, 3);
+    assert.match(final.status.info?.message ?? "", /exit code 3/);
+    assert.match(final.status.info?.message ?? "", new RegExp(job.id));
+  });
+
+  test("a command that cannot start gives FAILED with a message saying why", async () => {
+    const job = await submit(emulator, { image: "busybox", command: ["definitely-not-a-program-xyz"] });
+    const final = await waitForFinal(emulator, job.id);
+    assert.equal(final.status.state, "FAILED");
+    assert.ok(!historyOf(final).includes("RUNNING"), `never RUNNING: ${historyOf(final).join(" > ")}`);
+    assert.match(final.status.info?.message ?? "", /definitely-not-a-program-xyz/);
+    assertLegalHistory(historyOf(final));
+  });
+
+  test("envVars reach the command as environment variables", async () => {
+    const job = await submit(emulator, {
+      image: "busybox",
+      command: ["sh", "-c", 'echo "epochs=$EPOCHS"'],
+      envVars: [{ name: "EPOCHS", value: "50" }],
+    });
+    await waitForState(emulator, job.id, "DONE");
+    const log = await call(emulator, "GET", `/v1/job/${job.id}/log`);
+    assert.match(log.text, /epochs=50/);
+  });
+
+  test("kill gives INTERRUPTING, FINALIZING, INTERRUPTED", async () => {
+    const job = await submit(emulator, { image: "busybox", command: ["sh", "-c", "echo started; sleep 60"] });
+    await waitForState(emulator, job.id, "RUNNING");
+    await waitForLog(emulator, job.id, "started");
+    const kill = await call(emulator, "PUT", `/v1/job/${job.id}/kill`);
+    assert.equal(kill.status, 204);
+    const final = await waitForFinal(emulator, job.id);
+    assert.equal(final.status.state, "INTERRUPTED");
+    assert.deepEqual(historyOf(final).slice(-4), ["RUNNING", "INTERRUPTING", "FINALIZING", "INTERRUPTED"]);
+    assert.equal(final.status.info?.code, "KILLED");
+  });
+
+  test("a command that ignores SIGTERM is killed after the grace period", async () => {
+    const job = await submit(emulator, {
+      image: "busybox",
+      command: ["sh", "-c", "trap '' TERM; echo trapped; while true; do sleep 1; done"],
+    });
+    await waitForLog(emulator, job.id, "trapped");
+    await call(emulator, "PUT", `/v1/job/${job.id}/kill`);
+    const final = await waitForFinal(emulator, job.id);
+    assert.equal(final.status.state, "INTERRUPTED");
+  });
+
+  test("reaching the timeout gives TIMEOUT, FINALIZING, then INTERRUPTED with info.code TIMEOUT", async () => {
+    const job = await submit(emulator, { image: "busybox", command: ["sleep", "60"], timeout: 1 });
+    const final = await waitForFinal(emulator, job.id);
+    assert.deepEqual(historyOf(final).slice(-4), ["RUNNING", "TIMEOUT", "FINALIZING", "INTERRUPTED"]);
+    assert.equal(final.status.info?.code, "TIMEOUT");
+    assert.ok(final.status.timeoutAt);
+  });
+
+  test("killing an ended job changes nothing and answers 204", async () => {
+    const job = await submit(emulator, { image: "busybox", command: ["true"] });
+    const done = await waitForState(emulator, job.id, "DONE");
+    assert.equal((await call(emulator, "PUT", `/v1/job/${job.id}/kill`)).status, 204);
+    const after = await call<typeof done>(emulator, "GET", `/v1/job/${job.id}`);
+    assert.deepEqual(historyOf(after.body), historyOf(done));
+  });
+
+  test("PUT start restarts an ended job, and refuses one still running", async () => {
+    const job = await submit(emulator, { image: "busybox", command: ["sh", "-c", "echo run"] });
+    await waitForState(emulator, job.id, "DONE");
+    assert.equal((await call(emulator, "PUT", `/v1/job/${job.id}/start`)).status, 204);
+    // After a restart the job passes through QUEUED again; wait for the second DONE.
+    const again = await waitForJob(
+      emulator,
+      job.id,
+      (j) => j.status.state === "DONE" && historyOf(j).filter((s) => s === "QUEUED").length === 2,
+      "DONE after a restart",
+    );
+    assert.equal(historyOf(again).filter((s) => s === "QUEUED").length, 2);
+    assert.equal(again.status.state, "DONE");
+    assertLegalHistory(historyOf(again));
+
+    const running = await submit(emulator, { image: "busybox", command: ["sleep", "60"] });
+    await waitForState(emulator, running.id, "RUNNING");
+    const refused = await call<{ message: string }>(emulator, "PUT", `/v1/job/${running.id}/start`);
+    assert.equal(refused.status, 400);
+    assert.match(refused.body.message, /RUNNING/);
+    await call(emulator, "PUT", `/v1/job/${running.id}/kill`);
+    await waitForFinal(emulator, running.id);
+  });
+
+  test("unknown job ids answer 404 on every job endpoint", async () => {
+    const id = "00000000-0000-0000-0000-000000000000";
+    for (const [method, path] of [
+      ["GET", `/v1/job/${id}`],
+      ["PUT", `/v1/job/${id}/kill`],
+      ["PUT", `/v1/job/${id}/start`],
+      ["DELETE", `/v1/job/${id}`],
+      ["GET", `/v1/job/${id}/log`],
+    ] as const) {
+      const answer = await call<{ message: string }>(emulator, method, path);
+      assert.equal(answer.status, 404, `${method} ${path}`);
+      assert.match(answer.body.message, new RegExp(id));
+    }
+  });
+});
+
+describe("queueing with --slots", () => {
+  let emulator: EmulatorProcess;
+  before(async () => {
+    emulator = await startEmulatorProcess({ slots: 1, stopGraceMs: 500 });
+  });
+  after(() => emulator.stop());
+
+  test("a job waits in QUEUED while every slot is busy, and runs once one frees", async () => {
+    const first = await submit(emulator, { image: "busybox", command: ["sh", "-c", "echo first; sleep 60"] });
+    await waitForLog(emulator, first.id, "first");
+    const second = await submit(emulator, { image: "busybox", command: ["sh", "-c", "echo second"] });
+    const waiting = await call<typeof second>(emulator, "GET", `/v1/job/${second.id}`);
+    assert.equal(waiting.body.status.state, "QUEUED");
+
+    await call(emulator, "PUT", `/v1/job/${first.id}/kill`);
+    const done = await waitForFinal(emulator, second.id);
+    assert.equal(done.status.state, "DONE");
+    assert.deepEqual(historyOf(done), ["QUEUED", "INITIALIZING", "PENDING", "RUNNING", "FINALIZING", "DONE"]);
+  });
+
+  test("killing a QUEUED job ends it INTERRUPTED without running it", async () => {
+    const blocker = await submit(emulator, {
+      image: "busybox",
+      command: ["sh", "-c", "echo blocking; sleep 60"],
+    });
+    await waitForLog(emulator, blocker.id, "blocking");
+    const queued = await submit(emulator, { image: "busybox", command: ["sh", "-c", "echo must-not-run"] });
+    assert.equal((await call(emulator, "PUT", `/v1/job/${queued.id}/kill`)).status, 204);
+    const final = await waitForFinal(emulator, queued.id);
+    assert.deepEqual(historyOf(final), ["QUEUED", "INTERRUPTED"]);
+    await call(emulator, "PUT", `/v1/job/${blocker.id}/kill`);
+    await waitForFinal(emulator, blocker.id);
+    const log = await call(emulator, "GET", `/v1/job/${queued.id}/log`);
+    assert.equal(log.text, "");
+  });
+});
