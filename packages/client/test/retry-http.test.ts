@@ -156,3 +156,74 @@ test("an aborted signal stops the retries at once", async () => {
   await assert.rejects(pending, /stopped by test/);
   assert.equal(count, 1);
 });
+
+/** A server whose log stream drops once mid-way: answers follow requests from `streams` in turn. */
+function logServer(
+  states: string[],
+  full: string[],
+  streams: Array<{ lines: string[]; drop: boolean }>,
+): Handler {
+  let stateIndex = 0;
+  let streamIndex = 0;
+  return (req, res) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    if (url.pathname === "/v1/job/j1") {
+      const state = states[Math.min(stateIndex, states.length - 1)];
+      stateIndex += 1;
+      send(res, 200, { ...job, status: { state, history: [] } });
+      return;
+    }
+    if (url.searchParams.get("follow") !== "true") {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end(full.map((line) => `${line}\n`).join(""));
+      return;
+    }
+    const stream = streams[streamIndex] ?? { lines: [], drop: false };
+    streamIndex += 1;
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.write(stream.lines.map((line) => `${line}\n`).join(""));
+    if (stream.drop) setTimeout(() => req.socket.destroy(), 20);
+    else res.end();
+  };
+}
+
+test("followJobLogs resumes after a dropped stream without repeating or losing lines", async () => {
+  reset(
+    logServer(
+      ["RUNNING", "DONE"],
+      [],
+      [
+        { lines: ["l1", "l2"], drop: true },
+        { lines: ["l1", "l2", "l3", "l4"], drop: false },
+      ],
+    ),
+  );
+  const lines: string[] = [];
+  for await (const line of client().followJobLogs("j1", { reconnectInterval: 5 })) lines.push(line);
+  assert.deepEqual(lines, ["l1", "l2", "l3", "l4"]);
+  assert.ok(seen.includes("GET /v1/job/j1/log?follow=true"));
+});
+
+test("followJobLogs with tail finds its place again after a drop", async () => {
+  reset(
+    logServer(
+      ["RUNNING", "DONE"],
+      ["a", "b", "c", "d", "e"],
+      [
+        { lines: ["c", "d"], drop: true },
+        { lines: ["a", "b", "c", "d", "e", "f"], drop: false },
+      ],
+    ),
+  );
+  const lines: string[] = [];
+  for await (const line of client().followJobLogs("j1", { tail: 2, reconnectInterval: 5 })) lines.push(line);
+  assert.deepEqual(lines, ["c", "d", "e", "f"]);
+  assert.equal(seen[0], "GET /v1/job/j1/log?follow=true&tail=2");
+});
+
+test("followJobLogs reads the rest once when the stream drops and the job has ended meanwhile", async () => {
+  reset(logServer(["DONE"], ["x", "y", "z"], [{ lines: ["x"], drop: true }]));
+  const lines: string[] = [];
+  for await (const line of client().followJobLogs("j1", { reconnectInterval: 5 })) lines.push(line);
+  assert.deepEqual(lines, ["x", "y", "z"]);
+});
