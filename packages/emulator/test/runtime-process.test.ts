@@ -3,7 +3,7 @@
  * stop, orphans, the mount namespace and its volumes. Runs as root on Linux, where `unshare` works.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -293,5 +293,44 @@ describe("runtime processes", () => {
     await Promise.all(watchers.map((w) => w.waitFor((l) => l === "ready")));
     await runtime.stopAll(5000);
     for (const p of processes) assert.deepEqual(await p.exited, { exitCode: null, signal: "SIGTERM" });
+  });
+
+  test("killLeftovers kills a job's processes left behind by an emulator that was killed", async () => {
+    const job = makeJob({ command: ["/bin/sh", "-c", "sleep 300 & echo bg=$!; exec sleep 301"] });
+    const runtimeModule = new URL("../src/runtime/index.js", import.meta.url).href;
+    // A separate emulator-like process starts the job, reports the pids, then is SIGKILLed: no cleanup runs.
+    const script = `
+      const { createRuntime } = await import(${JSON.stringify(runtimeModule)});
+      const runtime = createRuntime({ dataDir: ${JSON.stringify(path.join(root, "data"))} });
+      const job = ${JSON.stringify(job)};
+      const running = await runtime.startProcess(job, [], (line) => console.log(line));
+      console.log("main=" + running.pid);
+    `;
+    const emulator = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const pids = await new Promise<number[]>((resolve) => {
+      let text = "";
+      emulator.stdout.on("data", (chunk: Buffer) => {
+        text += chunk.toString();
+        const main = /main=(\d+)/.exec(text);
+        const background = /bg=(\d+)/.exec(text);
+        if (main && background) resolve([Number(main[1]), Number(background[1])]);
+      });
+    });
+    emulator.kill("SIGKILL");
+    await new Promise((resolve) => emulator.once("exit", resolve));
+    assert.ok(
+      pids.every((pid) => !isGone(pid)),
+      "the job outlived its emulator, as after a crash",
+    );
+
+    assert.equal(await runtime.killLeftovers(job), true);
+    // SIGKILL is asynchronous: poll (bounded) until the kernel has ended both.
+    for (let tries = 0; tries < 100 && !pids.every(isGone); tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    for (const pid of pids) assert.ok(isGone(pid), `process ${pid} was left running`);
+    assert.equal(await runtime.killLeftovers(job), false, "the record is used once");
   });
 });

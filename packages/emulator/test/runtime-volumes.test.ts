@@ -372,4 +372,44 @@ describe("runtime volumes", () => {
     const running = await plain.startProcess(noVolumes, [], () => undefined);
     assert.equal((await running.exited).exitCode, 0, "a job without volumes still runs");
   });
+
+  test("a volume may be mounted inside an RO volume, which stays read-only", async () => {
+    putObjects("GRA", "outer", { "o.txt": "outer\n" });
+    const job = makeJob(
+      [
+        {
+          mountPath: "/workspace/data/out",
+          permission: "RW",
+          dataStore: { alias: "GRA", container: "inner" },
+        },
+        { mountPath: "/workspace/data", permission: "RO", dataStore: { alias: "GRA", container: "outer" } },
+      ],
+      sh(
+        "cat /workspace/data/o.txt; echo i > /workspace/data/out/i.txt; touch /workspace/data/x 2>/dev/null || echo ro",
+      ),
+    );
+    const { exit, lines } = await lifecycle(job);
+    assert.equal(exit.exitCode, 0, lines.join("\n"));
+    assert.deepEqual(lines, ["outer", "ro"]);
+    assert.deepEqual(objectsOf("GRA", "inner"), { "i.txt": "i\n" });
+    assert.deepEqual(objectsOf("GRA", "outer"), { "o.txt": "outer\n" });
+  });
+
+  test("a mount path that clashes with a file of the image is a JobStartError naming the path", async () => {
+    const image = path.join(root, "image-clash");
+    mkdirSync(image, { recursive: true });
+    writeFileSync(path.join(image, "data"), "a file, not a folder");
+    const clashing = createRuntime({ dataDir, images: { "clash/image": image } });
+    const job = { ...makeJob([{ mountPath: "/workspace/data", standalone: {} }]) };
+    job.spec = { ...job.spec, image: "clash/image" };
+    const volumes = await clashing.pullVolumes(job);
+    await assert.rejects(
+      clashing.startProcess(job, volumes, () => undefined),
+      (error: Error) => {
+        assert.ok(error instanceof JobStartError);
+        assert.match(error.message, /preparing the mount at "\/workspace\/data" failed/);
+        return true;
+      },
+    );
+  });
 });

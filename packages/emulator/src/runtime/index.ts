@@ -10,6 +10,7 @@ import { cp, mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { JobSpec } from "@ai-training/client";
 import { buildJobEnv } from "./env.js";
+import { killLeftovers, recordProcess } from "./leftovers.js";
 import { launch, stopAllProcesses } from "./process.js";
 import {
   detectIsolation,
@@ -62,6 +63,12 @@ export interface HostRuntime extends Runtime {
    * default the runtime's `graceMs`). Call it on emulator shutdown; resolves once all have exited.
    */
   stopAll(graceMs?: number): Promise<void>;
+  /**
+   * Kills what a job's processes left running when an earlier emulator run died without stopping them
+   * (the runtime records each job's process group in its folder). Call it on start for every job the
+   * store still holds as active, before marking it ERROR. Resolves true when it signalled something.
+   */
+  killLeftovers(job: RuntimeJob): Promise<boolean>;
 }
 
 /** Creates the runtime that runs jobs on this host. */
@@ -101,7 +108,10 @@ export function createRuntime(options: RuntimeOptions): HostRuntime {
     });
     const plan = await planLaunch(isolation, folders.workspace, volumes, command);
     const outcome = await launch(plan, env, onOutput);
-    if (outcome.started) return outcome.process;
+    if (outcome.started) {
+      await recordProcess(job.jobDir, outcome.process.pid, outcome.process.exited).catch(() => undefined);
+      return outcome.process;
+    }
     throw new JobStartError(explainStartFailure(job, command, method, env.PATH ?? "", outcome));
   };
 
@@ -122,6 +132,7 @@ export function createRuntime(options: RuntimeOptions): HostRuntime {
       );
     },
     stopAll: (ms) => stopAllProcesses(ms ?? graceMs),
+    killLeftovers: (job) => killLeftovers(job.jobDir),
   };
 }
 

@@ -54,19 +54,24 @@ const FAIL = `fail() { printf '%s\\t%s\\n' "$1" "$2" >&3; exit 127; }
 `;
 
 /**
- * Mounts for the unshare method. Arguments: WORKDIR COUNT then COUNT triples SOURCE TARGET MODE, then the
- * command. A mount point outside /workspace that does not exist is created on the host by `mkdir -p`.
+ * Mounts for the unshare method. Arguments: WORKDIR, COUNT then COUNT pairs SOURCE TARGET, RO_COUNT then
+ * RO_COUNT targets to make read-only, then the command. Read-only remounts come after every bind, so a
+ * volume may be mounted inside an RO one. A mount point that does not exist is created by `mkdir -p`: under
+ * /workspace that is inside the job's own folder; elsewhere it is an empty folder left on the host.
  */
 const UNSHARE_SCRIPT = `${FAIL}work=$1; n=$2; shift 2
 jobpath=$PATH
 PATH=${TOOLS_PATH}
 mount --bind "$work" ${WORKSPACE} || fail MOUNT ${WORKSPACE}
 while [ "$n" -gt 0 ]; do
-  src=$1; dst=$2; mode=$3; shift 3
-  mkdir -p "$dst" || fail MKDIR "$dst"
-  mount --bind "$src" "$dst" || fail MOUNT "$dst"
-  if [ "$mode" = ro ]; then mount -o remount,bind,ro "$dst" || fail REMOUNT "$dst"; fi
-  n=$((n - 1))
+  mkdir -p "$2" || fail MKDIR "$2"
+  mount --bind "$1" "$2" || fail MOUNT "$2"
+  shift 2; n=$((n - 1))
+done
+n=$1; shift
+while [ "$n" -gt 0 ]; do
+  mount -o remount,bind,ro "$1" || fail REMOUNT "$1"
+  shift; n=$((n - 1))
 done
 cd ${WORKSPACE} || fail CD ${WORKSPACE}
 PATH=$jobpath
@@ -160,11 +165,8 @@ export async function planLaunch(
   if (method === "unshare") {
     // The empty host folder is only a mount point: inside the namespace the job's own folder covers it.
     await mkdir(WORKSPACE, { recursive: true });
-    const mounts = ordered.flatMap((v) => [
-      v.hostPath,
-      normalizeMountPath(v.mountPath),
-      v.permission === "RO" ? "ro" : "rw",
-    ]);
+    const binds = ordered.flatMap((v) => [v.hostPath, normalizeMountPath(v.mountPath)]);
+    const readOnly = ordered.filter((v) => v.permission === "RO").map((v) => normalizeMountPath(v.mountPath));
     return {
       file: program,
       args: [
@@ -178,18 +180,21 @@ export async function planLaunch(
         "sh",
         workDir,
         String(ordered.length),
-        ...mounts,
+        ...binds,
+        String(readOnly.length),
+        ...readOnly,
         ...command,
       ],
       cwd: workDir,
     };
   }
   if (method === "bwrap") {
-    const mounts = ordered.flatMap((v) => [
-      v.permission === "RO" ? "--ro-bind" : "--bind",
-      v.hostPath,
-      normalizeMountPath(v.mountPath),
-    ]);
+    const mounts = [
+      ...ordered.flatMap((v) => ["--bind", v.hostPath, normalizeMountPath(v.mountPath)]),
+      ...ordered
+        .filter((v) => v.permission === "RO")
+        .flatMap((v) => ["--remount-ro", normalizeMountPath(v.mountPath)]),
+    ];
     return {
       file: program,
       args: [
