@@ -98,14 +98,15 @@ class InvalidFlavorError(BadRequestError):
     def __init__(self, flavor: str, valid: Sequence[str], method: str, url: str, api_message: str) -> None:
         self.flavor = flavor
         self.valid_flavors = list(valid)
-        super().__init__(
-            400,
-            api_message,
-            method,
-            url,
-            hint=f"Invalid flavor {flavor!r}: check available flavors; valid flavors are "
-            f"{', '.join(valid) or '(none listed)'}.",
+        super().__init__(400, api_message, method, url)
+        self.args = (
+            f"Invalid flavor {flavor!r}: the job was not submitted. Available flavors (from "
+            f"{url.rsplit('/v1/', 1)[0]}/v1/capabilities/flavor): {', '.join(valid) or '(none listed)'}. "
+            f"The API said: {api_message}",
         )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class ApiConnectionError(OVHCloudAITrainingError):

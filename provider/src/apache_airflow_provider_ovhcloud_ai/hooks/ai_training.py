@@ -15,6 +15,7 @@ import httpx
 from airflow.sdk import BaseHook
 
 from apache_airflow_provider_ovhcloud_ai import __version__, job_spec, lifecycle
+from apache_airflow_provider_ovhcloud_ai.config import effective_check_interval
 from apache_airflow_provider_ovhcloud_ai import exceptions as exc
 from apache_airflow_provider_ovhcloud_ai._http import (
     RetryPolicy,
@@ -456,7 +457,7 @@ class OVHCloudAITrainingHook(BaseHook):
                 raise exc.JobWaitTimeoutError(
                     str(job_id), state, float(timeout or 0), targets, parameter=timeout_parameter
                 )
-            pause = float(check_interval)
+            pause = effective_check_interval(check_interval)
             if deadline is not None:
                 pause = max(0.0, min(pause, deadline - time.monotonic()))
             time.sleep(pause)

@@ -10,6 +10,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from apache_airflow_provider_ovhcloud_ai import lifecycle
+from apache_airflow_provider_ovhcloud_ai.config import effective_check_interval
 from apache_airflow_provider_ovhcloud_ai.exceptions import OVHCloudAITrainingError
 from apache_airflow_provider_ovhcloud_ai.hooks.ai_training import OVHCloudAITrainingHook
 
@@ -92,7 +93,7 @@ class OVHCloudAITrainingJobTrigger(BaseTrigger):
                     status = "success" if outcome is lifecycle.WaitOutcome.REACHED else "failure"
                     yield TriggerEvent({"status": status, "job_id": self.job_id, "state": state, "job": job})
                     return
-                pause = self.check_interval
+                pause = effective_check_interval(self.check_interval)
                 if self.end_time is not None:
                     left = self.end_time - time.time()
                     if left <= 0:
