@@ -1,0 +1,222 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import type { Job } from "@ai-training/client";
+import { startEmulatorProcess } from "../src/testing.js";
+import { call, submit, waitForLog, waitForState } from "./helpers.js";
+
+const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "src", "main.js");
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The pid a job printed as `pid=N`. */
+function printedPid(log: string): number {
+  const match = /pid=(\d+)/.exec(log);
+  assert.ok(match, `the job printed its pid: ${log}`);
+  return Number(match[1]);
+}
+
+async function waitUntilGone(pid: number): Promise<boolean> {
+  for (let i = 0; i < 200 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 25));
+  return !isAlive(pid);
+}
+
+describe("the emulator process", () => {
+  const dirs: string[] = [];
+  after(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("jobs, history and logs survive a crash; jobs active at the crash are ERROR on the next start", async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "emulator-restart-"));
+    dirs.push(dataDir);
+    const first = await startEmulatorProcess({ dataDir });
+    const ended = await submit(first, { image: "busybox", command: ["sh", "-c", "echo kept"] });
+    await waitForState(first, ended.id, "DONE");
+    const running = await submit(first, { image: "busybox", command: ["sh", "-c", "echo pid=$$; sleep 60"] });
+    const log = await waitForLog(first, running.id, "pid=");
+    await waitForState(first, running.id, "RUNNING");
+    const jobPid = printedPid(log);
+
+    first.kill("SIGKILL");
+    await first.exited;
+    // The job's own process group outlives a SIGKILLed emulator only until the runtime's guard or
+    // the next start reaps it; clean it here so the test leaves nothing behind either way.
+    try {
+      process.kill(-jobPid, "SIGKILL");
+    } catch {}
+
+    const second = await startEmulatorProcess({ dataDir, token: first.token, readToken: first.readToken });
+    try {
+      const survivor = await call<Job>(second, "GET", `/v1/job/${ended.id}`);
+      assert.equal(survivor.body.status.state, "DONE");
+      assert.equal((await call(second, "GET", `/v1/job/${ended.id}/log`)).text, "kept\n");
+
+      const orphan = await call<Job>(second, "GET", `/v1/job/${running.id}`);
+      assert.equal(orphan.body.status.state, "ERROR");
+      assert.equal(orphan.body.status.info?.code, "EMULATOR_RESTARTED");
+      assert.match(orphan.body.status.info?.message ?? "", /RUNNING/);
+      assert.deepEqual(orphan.body.status.history.map((h) => h.state).slice(-2), ["RUNNING", "ERROR"]);
+      assert.match(second.stderr(), /marked 1 job\(s\) ERROR/);
+
+      assert.equal((await call(second, "PUT", `/v1/job/${running.id}/start`)).status, 204);
+      await waitForState(second, running.id, "RUNNING");
+    } finally {
+      await second.stop();
+    }
+  });
+
+  test("SIGTERM interrupts running jobs, stores them, exits 0 and leaves no job process", async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "emulator-sigterm-"));
+    dirs.push(dataDir);
+    const emulator = await startEmulatorProcess({ dataDir, slots: 1 });
+    const running = await submit(emulator, {
+      image: "busybox",
+      command: ["sh", "-c", "echo pid=$$; sleep 60"],
+    });
+    const queued = await submit(emulator, { image: "busybox", command: ["true"] });
+    const jobPid = printedPid(await waitForLog(emulator, running.id, "pid="));
+    assert.ok(isAlive(jobPid));
+
+    emulator.kill("SIGTERM");
+    const exit = await emulator.exited;
+    assert.equal(exit.code, 0);
+    assert.ok(await waitUntilGone(jobPid), `job process ${jobPid} is gone`);
+
+    const again = await startEmulatorProcess({ dataDir, token: emulator.token });
+    try {
+      const stopped = await call<Job>(again, "GET", `/v1/job/${running.id}`);
+      assert.equal(stopped.body.status.state, "INTERRUPTED");
+      assert.equal(stopped.body.status.info?.code, "EMULATOR_SHUTDOWN");
+      const notRun = await call<Job>(again, "GET", `/v1/job/${queued.id}`);
+      assert.equal(notRun.body.status.state, "INTERRUPTED");
+      assert.doesNotMatch(again.stderr(), /marked/);
+    } finally {
+      await again.stop();
+    }
+  });
+
+  test("without --token it makes one, prints it after the listening line, and it works", async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "emulator-token-"));
+    dirs.push(dataDir);
+    const child = spawn(process.execPath, [MAIN, "--port", "0", "--data-dir", dataDir], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    try {
+      let out = "";
+      child.stdout.setEncoding("utf8");
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on("data", (chunk: string) => {
+          out += chunk;
+          if (/token: \S+\n/.test(out)) resolve();
+        });
+        child.once("exit", () => reject(new Error(`exited early: ${out}`)));
+      });
+      const lines = out.trimEnd().split("\n");
+      assert.match(lines[0] ?? "", /^listening on http:\/\/127\.0\.0\.1:\d+$/);
+      assert.match(lines[1] ?? "", /^token: \S+$/);
+      const url = (lines[0] as string).replace("listening on ", "");
+      const token = (lines[1] as string).replace("token: ", "");
+      const me = await fetch(`${url}/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(me.status, 200);
+      assert.equal(((await me.json()) as { role: string }).role, "operator");
+    } finally {
+      child.kill("SIGTERM");
+      await new Promise((resolve) => child.once("exit", resolve));
+    }
+  });
+
+  test("a non-loopback --host is refused unless --allow-remote is given", async () => {
+    const child = spawn(process.execPath, [MAIN, "--host", "0.0.0.0", "--port", "0", "--token", "t"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let err = "";
+    child.stderr.setEncoding("utf8").on("data", (c: string) => {
+      err += c;
+    });
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    assert.equal(code, 2);
+    assert.match(err, /refusing to listen on 0\.0\.0\.0/);
+    assert.match(err, /--allow-remote/);
+  });
+
+  test("bad flags exit 2 with a message naming the flag", async () => {
+    for (const [args, pattern] of [
+      [["--slots", "0"], /--slots must be an integer from 1/],
+      [["--port", "http"], /--port must be an integer/],
+      [["--fault-rate-429", "2"], /--fault-rate-429 must be a number from 0 to 1/],
+      [["--image", "noequals"], /--image 'noequals' must be IMAGE=DIR/],
+      [["--bogus"], /unknown option --bogus/],
+    ] as const) {
+      const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+      let err = "";
+      child.stderr.setEncoding("utf8").on("data", (c: string) => {
+        err += c;
+      });
+      const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+      assert.equal(code, 2, args.join(" "));
+      assert.match(err, pattern);
+    }
+  });
+});
+
+describe("fault injection", () => {
+  test("is off by default and, when seeded, gives the same answers for the same seed", async () => {
+    const statuses = async (seed: number) => {
+      const emulator = await startEmulatorProcess({ faults: { rate429: 0.3, rate503: 0.3, seed } });
+      try {
+        const seen: number[] = [];
+        for (let i = 0; i < 20; i++)
+          seen.push((await call(emulator, "GET", "/v1/capabilities/flavor")).status);
+        return seen;
+      } finally {
+        await emulator.stop();
+      }
+    };
+    const first = await statuses(42);
+    const second = await statuses(42);
+    assert.deepEqual(first, second);
+    assert.ok(first.includes(429) && first.includes(503) && first.includes(200), first.join(","));
+    const other = await statuses(7);
+    assert.notDeepEqual(other, first);
+
+    const clean = await startEmulatorProcess();
+    try {
+      for (let i = 0; i < 20; i++)
+        assert.equal((await call(clean, "GET", "/v1/capabilities/flavor")).status, 200);
+    } finally {
+      await clean.stop();
+    }
+  });
+
+  test("429 and 503 carry Retry-After and a JSON message; dropped connections fail the request", async () => {
+    const emulator = await startEmulatorProcess({ faults: { rate429: 1 } });
+    try {
+      const answer = await call<{ message: string }>(emulator, "GET", "/v1/me");
+      assert.equal(answer.status, 429);
+      assert.equal(answer.headers.get("retry-after"), "1");
+      assert.match(answer.body.message, /fault injected/);
+    } finally {
+      await emulator.stop();
+    }
+    const dropping = await startEmulatorProcess({ faults: { dropRate: 1 } });
+    try {
+      await assert.rejects(
+        fetch(`${dropping.url}/v1/me`, { headers: { authorization: `Bearer ${dropping.token}` } }),
+      );
+    } finally {
+      await dropping.stop();
+    }
+  });
+});
