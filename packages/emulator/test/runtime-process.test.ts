@@ -334,3 +334,44 @@ describe("runtime processes", () => {
     assert.equal(await runtime.killLeftovers(job), false, "the record is used once");
   });
 });
+
+function bwrapWorks(): boolean {
+  try {
+    execFileSync("bwrap", ["--dev-bind", "/", "/", "true"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("runtime processes under bubblewrap", {
+  skip: bwrapWorks() ? false : "bwrap is not installed",
+}, () => {
+  const bwrap = createRuntime({ dataDir: path.join(root, "data-bwrap"), isolation: "bwrap" });
+  after(() => bwrap.stopAll(0));
+
+  test("a job runs in /workspace and its output arrives in order", async () => {
+    const { exit, stdout } = await run(bwrap, makeJob({ command: ["/bin/sh", "-c", "pwd; echo a; echo b"] }));
+    assert.equal(exit.exitCode, 0);
+    assert.deepEqual(stdout, ["/workspace", "a", "b"]);
+  });
+
+  test("a missing program is a JobStartError", async () => {
+    await assert.rejects(
+      bwrap.startProcess(makeJob({ command: ["no-such-program-xyz"] }), [], () => undefined),
+      /not found/,
+    );
+  });
+
+  test("stop reaches the job through bwrap: SIGKILL after grace, no grandchild left", async () => {
+    const watcher = lineWatcher();
+    const job = makeJob({
+      command: ["/bin/sh", "-c", "trap '' TERM; sleep 300 & echo child=$!; while :; do sleep 0.05; done"],
+    });
+    const running = await bwrap.startProcess(job, [], watcher.onOutput);
+    const child = Number((await watcher.waitFor((l) => l.startsWith("child="))).slice(6));
+    const exit = await running.stop(200);
+    assert.notEqual(exit.exitCode, 0);
+    assert.ok(isGone(child), `child ${child} still runs`);
+  });
+});

@@ -11,7 +11,7 @@ import path from "node:path";
 import type { JobSpec } from "@ai-training/client";
 import { buildJobEnv } from "./env.js";
 import { killLeftovers, recordProcess } from "./leftovers.js";
-import { launch, stopAllProcesses } from "./process.js";
+import { launch } from "./process.js";
 import {
   detectIsolation,
   type IsolationMethod,
@@ -21,7 +21,13 @@ import {
   refuseMountPath,
   WORKSPACE,
 } from "./sandbox.js";
-import { JobStartError, type PreparedVolume, type Runtime, type RuntimeJob } from "./types.js";
+import {
+  type JobProcess,
+  JobStartError,
+  type PreparedVolume,
+  type Runtime,
+  type RuntimeJob,
+} from "./types.js";
 import { pullVolumes, pushVolumes } from "./volumes.js";
 
 export type { IsolationMethod } from "./sandbox.js";
@@ -77,6 +83,8 @@ export function createRuntime(options: RuntimeOptions): HostRuntime {
   const images = new Map(Object.entries(options.images ?? {}).map(([k, v]) => [k, path.resolve(v)]));
   const defaultCommands = new Map(Object.entries(options.defaultCommands ?? {}));
   const graceMs = options.graceMs ?? 10_000;
+  /** The job processes this runtime started that have not exited, for `stopAll`. */
+  const running = new Set<JobProcess>();
   const chosen =
     options.isolation && options.isolation !== "auto" ? isolationFor(options.isolation) : detectIsolation();
   // A failed probe must not become an unhandled rejection before the first job asks for it.
@@ -109,6 +117,8 @@ export function createRuntime(options: RuntimeOptions): HostRuntime {
     const plan = await planLaunch(isolation, folders.workspace, volumes, command);
     const outcome = await launch(plan, env, onOutput);
     if (outcome.started) {
+      running.add(outcome.process);
+      void outcome.process.exited.finally(() => running.delete(outcome.process));
       await recordProcess(job.jobDir, outcome.process.pid, outcome.process.exited).catch(() => undefined);
       return outcome.process;
     }
@@ -131,7 +141,9 @@ export function createRuntime(options: RuntimeOptions): HostRuntime {
         ),
       );
     },
-    stopAll: (ms) => stopAllProcesses(ms ?? graceMs),
+    async stopAll(ms) {
+      await Promise.all([...running].map((p) => p.stop(ms ?? graceMs)));
+    },
     killLeftovers: (job) => killLeftovers(job.jobDir),
   };
 }
@@ -238,6 +250,13 @@ function explainStartFailure(
         "the image or of the host."
       );
     default:
+      if (method === "bwrap") {
+        // bwrap makes the mounts itself and exits before the wrapper runs when one fails.
+        return (
+          `Job ${job.id} cannot start: preparing the mounts of its volumes with bwrap failed.${said} ` +
+          "Check that no mount path clashes with a file of the image or of the host."
+        );
+      }
       return (
         `Job ${job.id} cannot start: its process ended before running the command ` +
         `(${outcome.reason}${outcome.detail ? ` ${outcome.detail}` : ""}).${said} This is an emulator ` +

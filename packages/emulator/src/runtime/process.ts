@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readdir, readFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { LineSplitter } from "./lines.js";
 import type { LaunchPlan } from "./sandbox.js";
@@ -7,7 +8,7 @@ import type { JobProcess, ProcessExit } from "./types.js";
 /** How long to wait for the output pipes to close once the job's process group is gone. */
 const PIPE_DRAIN_MS = 2000;
 
-/** Every job process still alive in this emulator, so shutdown can stop them all and leave no orphan. */
+/** Every job process still alive in this Node process, killed if it exits without stopping them. */
 const live = new Set<HostJobProcess>();
 let exitHookInstalled = false;
 
@@ -76,6 +77,8 @@ export async function launch(
     // Like a container whose main process ended: whatever it left running in its group is killed.
     signalGroup(pid, "SIGKILL");
     await Promise.race([closed, delay(PIPE_DRAIN_MS)]);
+    // A dying process closes its pipes a moment before it is really gone: wait for the group to empty.
+    await groupGone(pid, PIPE_DRAIN_MS);
     // A process that escaped the group (setsid) may still hold the pipes; do not wait on it forever.
     child.stdout?.destroy();
     child.stderr?.destroy();
@@ -87,11 +90,6 @@ export async function launch(
   live.add(jobProcess);
   void exited.finally(() => live.delete(jobProcess));
   return { started: true, process: jobProcess };
-}
-
-/** Stops every job process this emulator still runs; resolves once all have exited. */
-export async function stopAllProcesses(graceMs: number): Promise<void> {
-  await Promise.all([...live].map((p) => p.stop(graceMs)));
 }
 
 class HostJobProcess implements JobProcess {
@@ -141,6 +139,44 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   } catch {
     // ESRCH: the group is already gone, which is what we want.
   }
+}
+
+/**
+ * Resolves once no live process (zombies aside, whose reaping is not ours to wait for) is left in process
+ * group `pgid`, or after `timeoutMs`.
+ */
+async function groupGone(pgid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return; // ESRCH: nothing left, not even a zombie
+    }
+    if (!(await groupHasLiveMember(pgid))) return;
+    await delay(10);
+  }
+}
+
+async function groupHasLiveMember(pgid: number): Promise<boolean> {
+  let entries: string[];
+  try {
+    entries = await readdir("/proc");
+  } catch {
+    return false; // no /proc to look in: the signal already went out, trust it
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, "utf8");
+      // Fields after the command name: state, ppid, pgrp, ...
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(pgrp) === pgid && state !== "Z" && state !== "X") return true;
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return false;
 }
 
 function installExitHook(): void {
