@@ -39,8 +39,12 @@ export async function launch(
   let started = false;
   const early: string[] = [];
   const deliver = (line: string, stream: "stdout" | "stderr") => {
-    if (started) onOutput(line, stream);
-    else early.push(line);
+    if (!started) return void early.push(line);
+    try {
+      onOutput(line, stream);
+    } catch {
+      // A failing consumer (a log store closing at shutdown) must not crash the emulator from a pipe event.
+    }
   };
   const stdout = new LineSplitter((line) => deliver(line, "stdout"));
   const stderr = new LineSplitter((line) => deliver(line, "stderr"));
