@@ -69,6 +69,14 @@ export function buildApp(options: AppOptions): FastifyInstance {
     forceCloseConnections: true,
   });
 
+  // Some clients send `Content-Type: application/json` on a PUT or DELETE without a body; an empty
+  // body is then no body at all, and only the endpoints that need one say so.
+  const parseJson = app.getDefaultJsonParser("error", "ignore");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    if (body === "") done(null, undefined);
+    else parseJson(request, body as string, done);
+  });
+
   const validators = createValidators(options.contract);
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === "body" ? validators.body : validators.query).compile(schema as object),
