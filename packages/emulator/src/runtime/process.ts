@@ -20,6 +20,11 @@ export type LaunchOutcome =
 /**
  * Spawns `plan` detached (its own session and process group, so one signal reaches everything the job
  * starts) and waits until the wrapper says the command is about to be exec'd, or that it cannot be.
+ *
+ * Output: each stream's lines keep their order; between stdout and stderr, lines go out in the order the
+ * emulator reads them, which is the order written unless both pipes filled within the same instant (two
+ * pipes carry no common clock). Known shortcoming: a process that leaves the job's process group (setsid,
+ * a daemon) is not stopped with the job.
  */
 export async function launch(
   plan: LaunchPlan,

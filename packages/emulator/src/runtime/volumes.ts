@@ -9,6 +9,8 @@
  *   pull refreshes it from the container, copying only what changed.
  * - `publicGit` is cloned with `git` only when its URL is a local path or `file://` URL: the emulator has
  *   no network. `standalone` is an empty folder.
+ *
+ * Known shortcoming: jobs running at the same time with the same cached volume share its one folder.
  */
 import { execFile } from "node:child_process";
 import { mkdir, rm, stat } from "node:fs/promises";
