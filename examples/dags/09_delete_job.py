@@ -1,6 +1,7 @@
 # Seed document, "Stop and Delete Jobs > Delete a Job": a fragment (an import and `delete = ...`), kept
 # verbatim inside a DAG. The smallest upstream that gives it a job to delete is added: a `submit_job` that
-# waits for its job to end, since the API refuses to delete an active job without `force`.
+# waits for its job to end, so the delete removes a finished job (the operator's default force=True would
+# otherwise stop a running one first, which the "Stop a Running Job" example already shows).
 #
 # expect: dag_run=success submit_job=success delete_job=success jobs=none
 from datetime import datetime

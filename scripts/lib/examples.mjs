@@ -15,7 +15,7 @@ import { basename, join } from "node:path";
 import { AITrainingClient, isFinalState } from "@ai-training/client";
 import { airflowConnection, DATASET, putObjects, startEmulator } from "./emulator.mjs";
 import { run, tail } from "./proc.mjs";
-import { airflowEnv, PYTHON, prepareAirflowHome, ROOT, VENV_BIN } from "./setup.mjs";
+import { airflowEnv, EMULATOR_RUN_SETTINGS, PYTHON, prepareAirflowHome, ROOT, VENV_BIN } from "./setup.mjs";
 
 export const DAGS_DIR = join(ROOT, "examples", "dags");
 export const SEED_DOCUMENT = join(ROOT, "..", "shared", "seed", "ai-training.md");
@@ -208,7 +208,10 @@ export async function runExample(example, { migratedDb, logDir, timeoutMs = 10 *
     const home = prepareAirflowHome(join(work, "airflow"), migratedDb);
     const result = await run(join(VENV_BIN, "airflow"), ["dags", "test", example.dagId, "-f", example.file], {
       cwd: ROOT,
-      env: airflowEnv(home, { AIRFLOW_CONN_OVH_AI_TRAINING_DEFAULT: airflowConnection(emulator) }),
+      env: airflowEnv(home, {
+        ...EMULATOR_RUN_SETTINGS,
+        AIRFLOW_CONN_OVH_AI_TRAINING_DEFAULT: airflowConnection(emulator),
+      }),
       logFile,
       timeoutMs,
     });

@@ -143,6 +143,13 @@ export async function ensureVenv(say) {
   return true;
 }
 
+/**
+ * Airflow settings for a run against the local emulator: the provider's `[ovhcloud_ai] max_check_interval`
+ * caps the pause between two reads of a job, so the document's `check_interval=60` and `poke_interval=300`
+ * cost a second instead of minutes when the job itself takes one.
+ */
+export const EMULATOR_RUN_SETTINGS = { AIRFLOW__OVHCLOUD_AI__MAX_CHECK_INTERVAL: "1" };
+
 /** The environment an Airflow command needs: the venv first on PATH, the given AIRFLOW_HOME, no example DAGs. */
 export function airflowEnv(airflowHome, extra = {}) {
   const env = { ...process.env };
