@@ -197,6 +197,18 @@ describe("runtime processes", () => {
     );
   });
 
+  test("a NUL character in the command or env is a JobStartError naming the field", async () => {
+    await assert.rejects(
+      runtime.startProcess(makeJob({ command: ["echo", "a\0b"] }), [], () => undefined),
+      /its command contains a NUL character/,
+    );
+    const env = makeJob({ command: ["true"], envVars: [{ name: "X", value: "a\0b" }] });
+    await assert.rejects(
+      runtime.startProcess(env, [], () => undefined),
+      /its envVars contains a NUL character/,
+    );
+  });
+
   test("a job with no command and an unknown image logs one line and exits 0", async () => {
     const { exit, lines } = await run(runtime, makeJob({ image: "someone/unknown:1.0" }));
     assert.deepEqual(exit, { exitCode: 0, signal: null });

@@ -109,6 +109,7 @@ export function createRuntime(options: RuntimeOptions): HostRuntime {
     }
 
     const command = commandOf(job.spec, defaultCommands);
+    refuseNulCharacters(job, command);
     const env = await buildJobEnv(job.spec, {
       home: folders.home,
       aliasDir: folders.aliases,
@@ -167,6 +168,22 @@ function commandOf(spec: JobSpec, defaults: Map<string, string[]>): string[] {
     `The emulator does not know the default command of image "${spec.image}" (it does not pull images), ` +
     "so this job with no command ends here with exit code 0. Give the job a command to run something.";
   return ["/bin/sh", "-c", 'printf "%s\\n" "$1"', "sh", message];
+}
+
+/** A NUL character cannot cross exec(); say which field holds one instead of failing obscurely. */
+function refuseNulCharacters(job: RuntimeJob, command: string[]): void {
+  const where =
+    command.findIndex((word) => word.includes("\0")) >= 0
+      ? "command"
+      : (job.spec.envVars ?? []).find((v) => v.name.includes("\0") || String(v.value).includes("\0"))
+        ? "envVars"
+        : undefined;
+  if (where) {
+    throw new JobStartError(
+      `Job ${job.id} cannot start: its ${where} contains a NUL character, which no program can receive. ` +
+        `Remove it from the job's ${where}.`,
+    );
+  }
 }
 
 function checkVolumesCanMount(
