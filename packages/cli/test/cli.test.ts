@@ -96,6 +96,22 @@ describe("version and help", () => {
     assert.equal(run.stdout, `ai-training ${VERSION}\n`);
   });
 
+  test("the committed launcher npm links as `ai-training` runs the built command line", async () => {
+    const launcher = fileURLToPath(new URL("../../bin/ai-training.js", import.meta.url));
+    const run = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, [launcher, "--version"], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      let out = "";
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+        out += chunk;
+      });
+      child.on("error", reject);
+      child.on("close", () => resolve(out));
+    });
+    assert.equal(run, `ai-training ${VERSION}\n`);
+  });
+
   test("--help lists the commands, the environment and the exit codes", async () => {
     const run = await cli(["--help"]);
     assert.equal(run.code, 0);

@@ -215,7 +215,9 @@ interface WaitArgs {
 }
 
 async function waitAndReport(ctx: Context, id: string, args: WaitArgs): Promise<number> {
-  const { JobFailedError, WaitTimeoutError, formatDuration } = await import("@ai-training/client");
+  const { JobFailedError, WaitTimeoutError, formatDuration, isFinalState } = await import(
+    "@ai-training/client"
+  );
   const client = await ctx.client();
   // Progress goes to stdout for people, to stderr when stdout carries JSON for a script.
   const stream = ctx.json ? process.stderr : process.stdout;
@@ -223,7 +225,7 @@ async function waitAndReport(ctx: Context, id: string, args: WaitArgs): Promise<
   const started = Date.now();
   let current: { state: string; since: number } | undefined;
   const liveLine = () => {
-    if (!current) return;
+    if (!current || isFinalState(current.state)) return;
     const now = Date.now();
     stream.write(
       `\r\x1b[2K  ${current.state} for ${elapsed(now - current.since)} (waiting ${elapsed(now - started)})`,
