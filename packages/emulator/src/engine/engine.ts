@@ -272,7 +272,16 @@ export class Engine extends EventEmitter {
     const { job, runtimeJob } = active;
     try {
       this.transition(active, "INITIALIZING");
-      active.volumes = await this.runtime.pullVolumes(runtimeJob, (p) => this.onSync(active, p));
+      try {
+        active.volumes = await this.runtime.pullVolumes(runtimeJob, (p) => this.onSync(active, p));
+      } catch (error) {
+        if (!(error instanceof DataSyncError)) throw error;
+        this.failSync(active, "pull");
+        this.appendLog(job.id, `the job's data could not be synchronised: ${error.message}`, "stderr");
+        if (active.stopReason) return await this.finalize(active, undefined);
+        this.transition(active, "FAILED", { code: "DATA_SYNC_FAILED", message: error.message });
+        return;
+      }
       if (active.stopReason) return await this.finalize(active, undefined);
 
       this.transition(active, "PENDING");
@@ -337,6 +346,7 @@ export class Engine extends EventEmitter {
         await this.runtime.pushVolumes(active.runtimeJob, active.volumes, (p) => this.onSync(active, p));
       } catch (error) {
         if (!(error instanceof DataSyncError)) throw error;
+        this.failSync(active, "push");
         this.transition(active, "FAILED", {
           code: "DATA_SYNC_FAILED",
           message: `job ${job.id} ran but its volumes could not be written back: ${error.message}`,
@@ -389,6 +399,13 @@ export class Engine extends EventEmitter {
     }
     job.updatedAt = now;
     this.store.update(job);
+  }
+
+  /** Marks the running synchronisations of one direction FAILED, so status.dataSync tells where it broke. */
+  private failSync(active: ActiveJob, direction: "pull" | "push"): void {
+    for (const entry of active.job.status.dataSync ?? []) {
+      if (entry.direction === direction && entry.state !== "DONE") entry.state = "FAILED";
+    }
   }
 
   private appendLog(jobId: string, line: string, stream: "stdout" | "stderr"): void {
