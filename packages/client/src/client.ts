@@ -481,12 +481,15 @@ export class AITrainingClient {
     let retries = 0;
     for (;;) {
       signal?.throwIfAborted();
+      // A stream (a followed log) lasts as long as the job, so it gets no request timeout and listens to
+      // the caller's signal for its whole life; other requests get a timeout covering headers and body.
+      const streaming = options.read === "stream";
       const controller = new AbortController();
       const onAbort = () => controller.abort(signal?.reason);
-      signal?.addEventListener("abort", onAbort, { once: true });
+      if (!streaming) signal?.addEventListener("abort", onAbort, { once: true });
       let timedOut = false;
       const timer =
-        this.#requestTimeout > 0 && options.read !== "stream"
+        this.#requestTimeout > 0 && !streaming
           ? setTimeout(() => {
               timedOut = true;
               controller.abort();
@@ -495,7 +498,12 @@ export class AITrainingClient {
       let failure: AttemptFailure;
       let error: Error;
       try {
-        const response = await this.#fetch(url, { method, headers, body, signal: controller.signal });
+        const response = await this.#fetch(url, {
+          method,
+          headers,
+          body,
+          signal: streaming ? signal : controller.signal,
+        });
         if (response.ok) {
           if (options.read === "stream") return response;
           if (options.read === "none") {
@@ -544,7 +552,9 @@ export class AITrainingClient {
         const notSent = code !== undefined && NOT_SENT_CODES.has(code);
         const reason = timedOut
           ? `no answer within ${this.#requestTimeout} ms`
-          : this.#redact(`${code ?? String((caught as Error)?.message ?? caught)}${causeMessage(caught, code)}`);
+          : this.#redact(
+              `${code ?? String((caught as Error)?.message ?? caught)}${causeMessage(caught, code)}`,
+            );
         error = new ConnectionError({
           endpoint: this.baseUrl,
           request,

@@ -156,6 +156,23 @@ describe("logs", () => {
     assert.ok(isFinalState((await client.getJob(job.id)).status.state));
   });
 
+  test("followJobLogs stops at once when its signal aborts, even mid-stream", async () => {
+    const job = await client.submitJob({ image: "python:3.12", command: sh("echo first; sleep 30") });
+    const controller = new AbortController();
+    const lines: string[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const line of client.followJobLogs(job.id, { signal: controller.signal })) {
+          lines.push(line);
+          controller.abort(new Error("enough"));
+        }
+      })(),
+      /enough/,
+    );
+    assert.deepEqual(lines, ["first"]);
+    await client.deleteJob(job.id, { force: true });
+  });
+
   test("followJobLogs with tail starts from the last lines already written", async () => {
     const job = await client.submitJob({ image: "python:3.12", command: sh("echo a; echo b; echo c") });
     await client.waitForJob(job.id, fastWait);

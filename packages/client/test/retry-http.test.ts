@@ -227,3 +227,20 @@ test("followJobLogs reads the rest once when the stream drops and the job has en
   for await (const line of client().followJobLogs("j1", { reconnectInterval: 5 })) lines.push(line);
   assert.deepEqual(lines, ["x", "y", "z"]);
 });
+
+test("a request with no answer within requestTimeout is a ConnectionError saying so", async () => {
+  reset(() => {});
+  const impatient = new AITrainingClient({
+    token: TOKEN,
+    endpoint,
+    requestTimeout: 100,
+    retry: { maxRetries: 1, initialDelayMs: 5 },
+  });
+  await assert.rejects(impatient.getJob("j1"), (error: unknown) => {
+    assert.ok(error instanceof ConnectionError);
+    assert.match(error.message, /no answer within 100 ms/);
+    assert.equal(error.jobId, "j1");
+    return true;
+  });
+  assert.equal(count, 2, "a read that timed out is retried once, as configured");
+});
