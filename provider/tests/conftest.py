@@ -23,6 +23,8 @@ os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 os.environ.pop("AIRFLOW__OVHCLOUD_AI__MAX_CHECK_INTERVAL", None)
+DAGS_FOLDER = Path(__file__).resolve().parent / "dags"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS_FOLDER)
 
 import pytest  # noqa: E402
 
@@ -61,6 +63,9 @@ def start_emulator(tmp: Path, *extra: str) -> Emulator:
         "import os\nfor i in range(3):\n    print('epoch', i, os.environ.get('EPOCHS', '?'), flush=True)\n"
     )
     data_dir = tmp / "data"
+    container = data_dir / "object-storage" / "data-alias" / "training-data"
+    container.mkdir(parents=True, exist_ok=True)
+    (container / "rows.csv").write_text("a,b\n1,2\n")
     args = [
         "node",
         str(EMULATOR_MAIN),

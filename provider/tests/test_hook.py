@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import IMAGE, READ_TOKEN, TOKEN, Emulator, connection_json, python_command, start_emulator
 
 from apache_airflow_provider_ovhcloud_ai import exceptions as exc
 from apache_airflow_provider_ovhcloud_ai._http import RetryPolicy
-from apache_airflow_provider_ovhcloud_ai.hooks.ai_training import _page_items
-from apache_airflow_provider_ovhcloud_ai.hooks.ai_training import OVHCloudAITrainingHook
+from apache_airflow_provider_ovhcloud_ai.hooks.ai_training import OVHCloudAITrainingHook, _page_items
+from conftest import IMAGE, READ_TOKEN, TOKEN, Emulator, connection_json, python_command, start_emulator
 
 FAST = dict(check_interval=0.2, timeout=60)
 
@@ -39,11 +38,18 @@ def test_region_picks_its_endpoint_when_no_host_is_set(monkeypatch: pytest.Monke
     assert OVHCloudAITrainingHook("ovh_bhs", region="gra").base_url == "https://gra.ai.cloud.ovh.net"
 
 
-def test_own_connection_type_reads_the_endpoint_extra(monkeypatch: pytest.MonkeyPatch, emulator: Emulator) -> None:
+def test_own_connection_type_reads_the_endpoint_extra(
+    monkeypatch: pytest.MonkeyPatch, emulator: Emulator
+) -> None:
     _conn(
         monkeypatch,
         "ovh_typed",
-        {"conn_type": "ovhcloud_ai_training", "login": "gra", "password": TOKEN, "extra": {"endpoint": emulator.url}},
+        {
+            "conn_type": "ovhcloud_ai_training",
+            "login": "gra",
+            "password": TOKEN,
+            "extra": {"endpoint": emulator.url},
+        },
     )
     hook = OVHCloudAITrainingHook("ovh_typed")
     assert hook.base_url == emulator.url
@@ -86,7 +92,11 @@ def test_unreachable_endpoint_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    _conn(monkeypatch, "ovh_down", {"conn_type": "generic", "login": "gra", "password": "t", "host": f"http://127.0.0.1:{port}"})
+    _conn(
+        monkeypatch,
+        "ovh_down",
+        {"conn_type": "generic", "login": "gra", "password": "t", "host": f"http://127.0.0.1:{port}"},
+    )
     hook = OVHCloudAITrainingHook("ovh_down", retry=RetryPolicy(max_retries=1, initial_delay=0.01))
     with pytest.raises(exc.ApiConnectionError, match=f"127.0.0.1:{port}"):
         hook.get_job("abc")
@@ -188,7 +198,11 @@ def test_wait_fails_at_once_on_a_final_state_that_is_not_a_target(hook: OVHCloud
     polls: list[str] = []
     with pytest.raises(exc.JobFailedError, match="DONE"):
         hook.wait_for_job(
-            job["id"], target_states=["RUNNING"], failure_states=[], check_interval=30, timeout=600,
+            job["id"],
+            target_states=["RUNNING"],
+            failure_states=[],
+            check_interval=30,
+            timeout=600,
             on_poll=lambda j, changed: polls.append(j["status"]["state"]),
         )
     assert polls == ["DONE"]
@@ -237,7 +251,13 @@ def test_token_is_in_no_error_message(hook: OVHCloudAITrainingHook) -> None:
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory: pytest.TempPathFactory, emulator: Emulator) -> Any:
     emu = start_emulator(
-        tmp_path_factory.mktemp("faulty"), "--fault-rate-503", "0.3", "--fault-rate-429", "0.1", "--fault-seed", "7"
+        tmp_path_factory.mktemp("faulty"),
+        "--fault-rate-503",
+        "0.3",
+        "--fault-rate-429",
+        "0.1",
+        "--fault-seed",
+        "7",
     )
     os.environ["AIRFLOW_CONN_OVH_FAULTY"] = connection_json(emu.url)
     yield emu
@@ -245,13 +265,17 @@ def faulty(tmp_path_factory: pytest.TempPathFactory, emulator: Emulator) -> Any:
 
 
 def test_reads_survive_injected_429_and_503(faulty: Emulator) -> None:
-    hook = OVHCloudAITrainingHook("ovh_faulty", retry=RetryPolicy(max_retries=8, initial_delay=0.01, max_delay=1.5))
+    hook = OVHCloudAITrainingHook(
+        "ovh_faulty", retry=RetryPolicy(max_retries=8, initial_delay=0.01, max_delay=1.5)
+    )
     for _ in range(20):
         assert isinstance(hook.list_jobs(), list)
 
 
 def test_submit_is_not_repeated_after_an_injected_failure(faulty: Emulator) -> None:
-    hook = OVHCloudAITrainingHook("ovh_faulty", retry=RetryPolicy(max_retries=8, initial_delay=0.01, max_delay=1.5))
+    hook = OVHCloudAITrainingHook(
+        "ovh_faulty", retry=RetryPolicy(max_retries=8, initial_delay=0.01, max_delay=1.5)
+    )
     attempts, failures = 20, 0
     for _ in range(attempts):
         try:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import REPO
 
 from apache_airflow_provider_ovhcloud_ai import lifecycle
 from apache_airflow_provider_ovhcloud_ai.lifecycle import WaitOutcome, evaluate_wait
+from conftest import REPO
 
 
 def _ts_set(name: str) -> set[str]:

@@ -8,10 +8,8 @@ from typing import Any
 
 import pytest
 import structlog
-from conftest import IMAGE, TOKEN, Emulator, FakeTaskInstance, context_for, python_command
 
 from apache_airflow_provider_ovhcloud_ai import exceptions as exc
-from apache_airflow_provider_ovhcloud_ai.hooks.ai_training import OVHCloudAITrainingHook
 from apache_airflow_provider_ovhcloud_ai.operators.ai_training import (
     OVHCloudAITrainingDeleteJobOperator,
     OVHCloudAITrainingGetJobOperator,
@@ -20,6 +18,7 @@ from apache_airflow_provider_ovhcloud_ai.operators.ai_training import (
     OVHCloudAITrainingSubmitJobOperator,
     OVHCloudAITrainingWaitForJobOperator,
 )
+from conftest import IMAGE, TOKEN, Emulator, FakeTaskInstance, context_for, python_command
 
 
 class TaskLog:
@@ -89,12 +88,16 @@ def test_submit_returns_the_job_with_its_id_and_identity_labels(emulator: Emulat
 
 
 def test_submit_with_image_only_ends_done(emulator: Emulator, hook: Any) -> None:
-    op = OVHCloudAITrainingSubmitJobOperator(task_id="only_image", image="...", wait_for_completion=True, check_interval=1)
+    op = OVHCloudAITrainingSubmitJobOperator(
+        task_id="only_image", image="...", wait_for_completion=True, check_interval=1
+    )
     job = op.execute(context_for(FakeTaskInstance(task_id="only_image")))
     assert job["status"]["state"] == "DONE"
 
 
-def test_blocking_wait_streams_job_log_and_logs_each_state_once(emulator: Emulator, task_log: TaskLog) -> None:
+def test_blocking_wait_streams_job_log_and_logs_each_state_once(
+    emulator: Emulator, task_log: TaskLog
+) -> None:
     code = "import time\nfor i in range(4):\n    print('step', i, flush=True); time.sleep(0.3)"
     op = _submit(command=python_command(code), wait_for_completion=True, check_interval=0.2, name="streamed")
     job = op.execute(context_for(FakeTaskInstance(task_id="streamed")))
@@ -111,7 +114,11 @@ def test_blocking_wait_streams_job_log_and_logs_each_state_once(emulator: Emulat
 
 
 def test_submit_and_wait_failure_names_state_exit_code_and_log(emulator: Emulator) -> None:
-    op = _submit(command=python_command("print('bad data'); raise SystemExit(4)"), wait_for_completion=True, check_interval=0.2)
+    op = _submit(
+        command=python_command("print('bad data'); raise SystemExit(4)"),
+        wait_for_completion=True,
+        check_interval=0.2,
+    )
     ti = FakeTaskInstance(task_id="fails")
     with pytest.raises(exc.JobFailedError) as info:
         op.execute(context_for(ti))
@@ -127,8 +134,12 @@ def test_wait_timeout_message_names_wait_timeout(emulator: Emulator, hook: Any) 
 
 
 def test_a_retry_reattaches_to_the_running_job_of_the_earlier_try(emulator: Emulator, hook: Any) -> None:
-    first = _submit(command=["sleep", "30"]).execute(context_for(FakeTaskInstance(task_id="retried", try_number=1)))
-    again = _submit(command=["sleep", "30"]).execute(context_for(FakeTaskInstance(task_id="retried", try_number=2)))
+    first = _submit(command=["sleep", "30"]).execute(
+        context_for(FakeTaskInstance(task_id="retried", try_number=1))
+    )
+    again = _submit(command=["sleep", "30"]).execute(
+        context_for(FakeTaskInstance(task_id="retried", try_number=2))
+    )
     assert again["id"] == first["id"]
     assert len(hook.list_jobs(label_selector={"airflow-task-id": "retried"})) == 1
     hook.delete_job(first["id"], force=True)
@@ -160,7 +171,9 @@ def test_get_job_operator_returns_the_job(emulator: Emulator, hook: Any) -> None
 
 def test_wait_operator_takes_poke_interval_and_returns_the_job(emulator: Emulator, hook: Any) -> None:
     job = hook.submit_job(image=IMAGE, command=["true"])
-    op = OVHCloudAITrainingWaitForJobOperator(task_id="wait_for_job", job_id=job["id"], timeout=60, poke_interval=1)
+    op = OVHCloudAITrainingWaitForJobOperator(
+        task_id="wait_for_job", job_id=job["id"], timeout=60, poke_interval=1
+    )
     assert op.check_interval == 1
     assert op.execute({})["status"]["state"] == "DONE"
 
@@ -169,7 +182,11 @@ def test_wait_operator_fails_at_once_when_the_job_ended_elsewhere(emulator: Emul
     job = hook.submit_job(image=IMAGE, command=["true"])
     hook.wait_for_job(job["id"], check_interval=0.2, timeout=30)
     op = OVHCloudAITrainingWaitForJobOperator(
-        task_id="wait_until_running", job_id=job["id"], target_states=["RUNNING"], check_interval=300, timeout=600
+        task_id="wait_until_running",
+        job_id=job["id"],
+        target_states=["RUNNING"],
+        check_interval=300,
+        timeout=600,
     )
     with pytest.raises(exc.JobFailedError, match="ended in state DONE"):
         op.execute({})
@@ -208,7 +225,9 @@ def test_delete_cleans_up_a_running_job(emulator: Emulator, hook: Any) -> None:
 
 def test_delete_succeeds_when_there_is_nothing_to_delete(emulator: Emulator, task_log: TaskLog) -> None:
     OVHCloudAITrainingDeleteJobOperator(task_id="d1", job_id="None").execute({})
-    OVHCloudAITrainingDeleteJobOperator(task_id="d2", job_id="0b5e1c2a-dead-beef-0000-000000000000").execute({})
+    OVHCloudAITrainingDeleteJobOperator(task_id="d2", job_id="0b5e1c2a-dead-beef-0000-000000000000").execute(
+        {}
+    )
     assert "No job to delete" in task_log.text and "nothing to delete" in task_log.text
 
 
@@ -241,7 +260,12 @@ def _run_trigger(trigger: Any) -> dict[str, Any]:
 def test_deferrable_submit_defers_to_the_trigger_and_completes(emulator: Emulator, task_log: TaskLog) -> None:
     from airflow.sdk.exceptions import TaskDeferred
 
-    op = _submit(command=python_command("print('deferred run')"), wait_for_completion=True, deferrable=True, check_interval=0.2)
+    op = _submit(
+        command=python_command("print('deferred run')"),
+        wait_for_completion=True,
+        deferrable=True,
+        check_interval=0.2,
+    )
     with pytest.raises(TaskDeferred) as deferred:
         op.execute(context_for(FakeTaskInstance(task_id="deferred")))
     trigger = deferred.value.trigger
@@ -258,7 +282,9 @@ def test_deferrable_wait_raises_the_same_failure_as_a_blocking_one(emulator: Emu
     from airflow.sdk.exceptions import TaskDeferred
 
     job = hook.submit_job(image=IMAGE, command=python_command("print('oops'); raise SystemExit(2)"))
-    op = OVHCloudAITrainingWaitForJobOperator(task_id="w", job_id=job["id"], check_interval=0.2, deferrable=True)
+    op = OVHCloudAITrainingWaitForJobOperator(
+        task_id="w", job_id=job["id"], check_interval=0.2, deferrable=True
+    )
     with pytest.raises(TaskDeferred) as deferred:
         op.execute({})
     event = _run_trigger(deferred.value.trigger)

@@ -9,8 +9,12 @@ POLICY = RetryPolicy()
 
 def test_reads_are_retried_on_429_and_gateway_errors_with_growing_delays() -> None:
     for status in (429, 502, 503, 504):
-        first = retry_delay(idempotent=True, retries_done=0, elapsed=0, policy=POLICY, status=status, rand=0.0)
-        third = retry_delay(idempotent=True, retries_done=2, elapsed=0, policy=POLICY, status=status, rand=0.0)
+        first = retry_delay(
+            idempotent=True, retries_done=0, elapsed=0, policy=POLICY, status=status, rand=0.0
+        )
+        third = retry_delay(
+            idempotent=True, retries_done=2, elapsed=0, policy=POLICY, status=status, rand=0.0
+        )
         assert first is not None and third is not None
         assert third == 4 * first
 
@@ -41,7 +45,9 @@ def test_jitter_stays_between_half_and_full_backoff() -> None:
 def test_retry_after_is_honoured_and_a_too_long_one_gives_up() -> None:
     delay = retry_delay(idempotent=True, retries_done=0, elapsed=0, policy=POLICY, status=429, retry_after=3)
     assert delay == 3
-    too_long = retry_delay(idempotent=True, retries_done=0, elapsed=0, policy=POLICY, status=429, retry_after=60)
+    too_long = retry_delay(
+        idempotent=True, retries_done=0, elapsed=0, policy=POLICY, status=429, retry_after=60
+    )
     assert too_long is None
 
 

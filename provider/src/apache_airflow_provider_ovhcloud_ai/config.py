@@ -1,4 +1,4 @@
-"""Settings read from Airflow's configuration (``[ovhcloud_ai]`` in airflow.cfg or ``AIRFLOW__OVHCLOUD_AI__*``)."""
+"""Settings read from Airflow's configuration: `[ovhcloud_ai]` in airflow.cfg, or AIRFLOW__OVHCLOUD_AI__*."""
 
 from __future__ import annotations
 

@@ -130,7 +130,7 @@ class JobFailedError(OVHCloudAITrainingError):
         self.job_id = str(job.get("id", "?"))
         self.state = str(status.get("state", "UNKNOWN"))
         self.exit_code = status.get("exitCode")
-        self.platform_message = str(info.get("message") or info.get("code") or "")
+        self.platform_message = str(info.get("message") or info.get("code") or "").strip().rstrip(".")
         self.log_tail = log_tail
         name = (job.get("spec") or {}).get("name")
         parts = [

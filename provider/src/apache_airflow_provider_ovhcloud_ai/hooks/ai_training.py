@@ -15,7 +15,6 @@ import httpx
 from airflow.sdk import BaseHook
 
 from apache_airflow_provider_ovhcloud_ai import __version__, job_spec, lifecycle
-from apache_airflow_provider_ovhcloud_ai.config import effective_check_interval
 from apache_airflow_provider_ovhcloud_ai import exceptions as exc
 from apache_airflow_provider_ovhcloud_ai._http import (
     RetryPolicy,
@@ -24,6 +23,7 @@ from apache_airflow_provider_ovhcloud_ai._http import (
     parse_retry_after,
     retry_delay,
 )
+from apache_airflow_provider_ovhcloud_ai.config import effective_check_interval
 
 REGION_ENDPOINTS: dict[str, str] = {
     "gra": "https://gra.ai.cloud.ovh.net",
