@@ -14,7 +14,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { installCleanup, run, stopAll, tail } from "./lib/proc.mjs";
+import { installCleanup, removeOnExit, run, stopAll, tail } from "./lib/proc.mjs";
 import {
   airflowEnv,
   buildWorkspace,
@@ -46,7 +46,11 @@ function elapsed() {
   return `${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
 }
 
+let interrupted = false;
+
 function say(line = "") {
+  // After Ctrl-C the steps still unwind; only the interruption message should be seen.
+  if (interrupted) return;
   console.log(line === "" ? "" : `  ${line}`);
 }
 
@@ -68,6 +72,7 @@ async function cleanUp() {
 }
 
 installCleanup((signal) => {
+  interrupted = true;
   console.error(
     `\ndemo interrupted (${signal}) at step ${current.number} (${current.title}); stopping what it started`,
   );
@@ -151,7 +156,7 @@ async function main() {
   let emulator;
   await step(3, "start the AI Training emulator", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "ai-training-demo-"));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    cleanups.push(removeOnExit(dataDir));
     emulator = await startEmulator({ dataDir });
     cleanups.push(async () => {
       await emulator.stop();

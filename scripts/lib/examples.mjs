@@ -9,12 +9,12 @@
  *   # expect-label: KEY=VALUE                  a label every remaining job must carry
  *   # replaces: LINE                            a line of the document's block this file had to change
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { AITrainingClient, isFinalState } from "@ai-training/client";
 import { airflowConnection, DATASET, putObjects, startEmulator } from "./emulator.mjs";
-import { run, tail } from "./proc.mjs";
+import { removeOnExit, run, tail } from "./proc.mjs";
 import { airflowEnv, EMULATOR_RUN_SETTINGS, PYTHON, prepareAirflowHome, ROOT, VENV_BIN } from "./setup.mjs";
 
 export const DAGS_DIR = join(ROOT, "examples", "dags");
@@ -195,6 +195,7 @@ async function settledJobs(emulator, timeoutMs = 60_000) {
 export async function runExample(example, { migratedDb, logDir, timeoutMs = 10 * 60_000 }) {
   const started = Date.now();
   const work = mkdtempSync(join(tmpdir(), `ai-training-example-${example.name}-`));
+  const removeWork = removeOnExit(work);
   const logFile = join(logDir, `${example.name}.log`);
   const problems = [];
   let emulator;
@@ -257,7 +258,7 @@ export async function runExample(example, { migratedDb, logDir, timeoutMs = 10 *
     problems.push(`${error.message}${error.detail ? `\n${error.detail}` : ""}`);
   } finally {
     await emulator?.stop();
-    rmSync(work, { recursive: true, force: true });
+    removeWork();
   }
   return { ok: problems.length === 0, problems, ms: Date.now() - started, logFile };
 }
@@ -268,6 +269,7 @@ export async function runExample(example, { migratedDb, logDir, timeoutMs = 10 *
  */
 export async function runConnectionExample({ migratedDb }) {
   const work = mkdtempSync(join(tmpdir(), "ai-training-connection-"));
+  const removeWork = removeOnExit(work);
   try {
     const home = prepareAirflowHome(join(work, "airflow"), migratedDb);
     const env = airflowEnv(home);
@@ -294,6 +296,6 @@ export async function runConnectionExample({ migratedDb }) {
     if (!stored.password_set) problems.push("the password is not the token the document passes");
     return { ok: problems.length === 0, problems };
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    removeWork();
   }
 }

@@ -5,7 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, rmSync } from "node:fs";
 
 /** @type {Set<import("node:child_process").ChildProcess>} */
 const live = new Set();
@@ -37,6 +37,18 @@ function signalGroup(child, signal) {
 
 let handlersInstalled = false;
 
+/** Temporary folders to remove when the script exits, however it exits. */
+const temporary = new Set();
+
+/** Removes `dir` when the script exits (also on Ctrl-C); returns a function that removes it now. */
+export function removeOnExit(dir) {
+  temporary.add(dir);
+  return () => {
+    temporary.delete(dir);
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
+
 /**
  * Installs the handlers that end all children when the script is interrupted or exits. `onInterrupt`
  * runs first on SIGINT/SIGTERM (to say what was interrupted); the process then exits with 130.
@@ -53,6 +65,7 @@ export function installCleanup(onInterrupt = () => {}) {
   }
   process.on("exit", () => {
     for (const child of live) signalGroup(child, "SIGKILL");
+    for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
   });
 }
 
