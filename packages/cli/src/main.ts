@@ -133,6 +133,18 @@ const COMMANDS: Record<string, Command> = {
     flags: { force: { type: "boolean", help: "also delete a job that has not ended (it is stopped first)" } },
     run: async (ctx) => (await job()).remove(ctx),
   },
+  "job start": {
+    usage: "ai-training job start JOB_ID",
+    summary: "restart a job that has ended (it goes back to QUEUED)",
+    flags: {},
+    run: async (ctx) => (await job()).start(ctx),
+  },
+  "job label": {
+    usage: "ai-training job label JOB_ID KEY=VALUE | ai-training job label JOB_ID KEY --remove",
+    summary: "set or remove one label of a job",
+    flags: { remove: { type: "boolean", help: "remove the label KEY instead of setting it" } },
+    run: async (ctx) => (await job()).label(ctx),
+  },
   "flavor list": {
     usage: "ai-training flavor list",
     summary: "list the flavors a job may ask for",

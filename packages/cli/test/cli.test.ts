@@ -443,6 +443,31 @@ describe("stop and delete", () => {
   });
 });
 
+describe("start and label", () => {
+  test("job start restarts an ended job, which runs again", async () => {
+    const job = await submitted(["--image", "python:3.12", ...sh("echo run")]);
+    await client.waitForJob(job.id, { interval: 50 });
+    const run = await cli(["job", "start", job.id]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /Restarted job/);
+    const again = await client.waitForJob(job.id, { interval: 50 });
+    assert.equal(again.status.history.filter((entry) => entry.state === "QUEUED").length, 2);
+  });
+
+  test("job label sets and removes a label; a platform key is exit 2", async () => {
+    const job = await submitted(["--image", "python:3.12", ...sh("true")]);
+    let run = await cli(["job", "label", job.id, "stage=eval"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal((await client.getJob(job.id)).spec.labels?.stage, "eval");
+    run = await cli(["job", "label", job.id, "stage", "--remove"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal((await client.getJob(job.id)).spec.labels?.stage, undefined);
+    run = await cli(["job", "label", job.id, "ovh/owner=me"]);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /ovh\//);
+  });
+});
+
 describe("flavors, me, connection settings", () => {
   test("flavor list shows the catalogue with GPU models", async () => {
     let run = await cli(["flavor", "list"]);

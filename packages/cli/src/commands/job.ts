@@ -309,3 +309,31 @@ export async function remove(ctx: Context): Promise<number> {
   else ctx.out(`Deleted job ${id}.`);
   return 0;
 }
+
+/** `job start ID`: restarts an ended job. */
+export async function start(ctx: Context): Promise<number> {
+  const id = jobIdArg(ctx, "start");
+  await (await ctx.client()).startJob(id);
+  if (ctx.json) ctx.out(JSON.stringify({ id, started: true }));
+  else ctx.out(`Restarted job ${id}; it is QUEUED again. Follow it with: ai-training job wait ${id}`);
+  return 0;
+}
+
+/** `job label ID KEY=VALUE` sets a label; `job label ID KEY --remove` removes it. */
+export async function label(ctx: Context): Promise<number> {
+  const [id, pair, extra] = ctx.parsed.positionals;
+  const remove = ctx.parsed.flags.remove === true;
+  if (!id || !pair || extra !== undefined) {
+    throw new UsageError(
+      "job label takes a job id and KEY=VALUE (or KEY with --remove): ai-training job label JOB_ID team=ml",
+    );
+  }
+  const [key, value] = remove ? [pair, null] : splitKeyValue(pair, "label");
+  await (await ctx.client()).setJobLabel(id, key, value);
+  if (ctx.json) ctx.out(JSON.stringify({ id, label: key, value }));
+  else
+    ctx.out(
+      value === null ? `Removed label ${key} from job ${id}.` : `Set label ${key}=${value} on job ${id}.`,
+    );
+  return 0;
+}
