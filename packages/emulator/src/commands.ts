@@ -16,6 +16,9 @@ import {
 import { DEFAULT_SLOTS, DEFAULT_STOP_GRACE_MS, type EmulatorOptions, startEmulator } from "./emulator.js";
 import type { FaultOptions } from "./server/faults.js";
 
+/** Env var the clients read their token from; the emulator accepts it when no --token is given. */
+export const TOKEN_ENV = "OVH_AI_TRAINING_TOKEN";
+
 /** Env var naming the data folder for `data` commands (and the emulator when `--data-dir` is absent). */
 export const DATA_DIR_ENV = "OVH_AI_TRAINING_DATA_DIR";
 
@@ -28,7 +31,8 @@ Options:
   --host HOST              address to listen on (default 127.0.0.1; others need --allow-remote)
   --port N                 port, 0 for a free one (default 0)
   --data-dir DIR           where jobs, logs and Object Storage live (default $${DATA_DIR_ENV}, else a new temp folder)
-  --token T                an operator token (repeatable; one is generated and printed when none is given)
+  --token T                an operator token (repeatable); without one, $OVH_AI_TRAINING_TOKEN is used,
+                           else one is generated and printed
   --read-token T           a read-only token (repeatable)
   --slots N                jobs that may run at once; the others wait in QUEUED (default ${DEFAULT_SLOTS})
   --image IMAGE=DIR        the files of DIR are what IMAGE holds in /workspace (repeatable); images are never pulled
@@ -154,7 +158,11 @@ export async function emulatorCommand(argv: readonly string[]): Promise<number> 
     throw error;
   }
   let generatedToken: string | undefined;
-  if (options.operatorTokens.length === 0) {
+  const envToken = process.env[TOKEN_ENV]?.trim();
+  if (options.operatorTokens.length === 0 && envToken) {
+    options.operatorTokens = [envToken];
+    process.stderr.write(`operator token: taken from ${TOKEN_ENV}\n`);
+  } else if (options.operatorTokens.length === 0) {
     generatedToken = randomBytes(24).toString("base64url");
     options.operatorTokens = [generatedToken];
   }

@@ -119,6 +119,33 @@ describe("job lifecycle on a real emulator process", () => {
     assert.ok(final.status.timeoutAt);
   });
 
+  test("timeoutAutoRestart queues the job again after its timeout", async () => {
+    const job = await submit(emulator, {
+      image: "busybox",
+      command: ["sleep", "60"],
+      timeout: 1,
+      timeoutAutoRestart: true,
+    });
+    const again = await waitForJob(
+      emulator,
+      job.id,
+      (j) => historyOf(j).includes("INTERRUPTED") && j.status.state === "RUNNING",
+      "RUNNING again after the timeout",
+    );
+    assert.deepEqual(historyOf(again).slice(0, 8), [
+      "QUEUED",
+      "INITIALIZING",
+      "PENDING",
+      "RUNNING",
+      "TIMEOUT",
+      "FINALIZING",
+      "INTERRUPTED",
+      "QUEUED",
+    ]);
+    await call(emulator, "PUT", `/v1/job/${job.id}/kill`);
+    await waitForFinal(emulator, job.id);
+  });
+
   test("killing an ended job changes nothing and answers 204", async () => {
     const job = await submit(emulator, { image: "busybox", command: ["true"] });
     const done = await waitForState(emulator, job.id, "DONE");

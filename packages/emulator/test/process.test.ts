@@ -112,6 +112,7 @@ describe("the emulator process", () => {
     dirs.push(dataDir);
     const child = spawn(process.execPath, [MAIN, "--port", "0", "--data-dir", dataDir], {
       stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, OVH_AI_TRAINING_TOKEN: "" },
     });
     try {
       let out = "";

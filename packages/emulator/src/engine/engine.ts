@@ -129,7 +129,8 @@ export class Engine extends EventEmitter {
 
   /** True when the job exists and is not final. */
   isActive(id: string): boolean {
-    return this.active.has(id);
+    const active = this.active.get(id);
+    return active !== undefined && !isFinalState(active.job.status.state);
   }
 
   /**
@@ -166,7 +167,13 @@ export class Engine extends EventEmitter {
     this.setState(job, "QUEUED");
     status.queuedAt = job.updatedAt;
     this.store.update(job);
-    this.enqueue(job);
+    // The previous run may still be cleaning its folders up; the new one starts after it.
+    const previous = this.active.get(id);
+    if (previous) {
+      void previous.done.then(() => {
+        if (job.status.state === "QUEUED") this.enqueue(job);
+      });
+    } else this.enqueue(job);
   }
 
   /**
@@ -175,7 +182,9 @@ export class Engine extends EventEmitter {
    */
   async delete(id: string, force: boolean): Promise<void> {
     const active = this.active.get(id);
-    if (active) {
+    if (active && isFinalState(active.job.status.state)) {
+      await active.done; // ended, its folders still being cleaned up
+    } else if (active) {
       if (!force) {
         throw new JobStateError(
           `job ${id} is ${active.job.status.state} and not ended; stop it first (PUT /v1/job/${id}/kill) or delete it with force=true`,
@@ -304,10 +313,7 @@ export class Engine extends EventEmitter {
       }
 
       this.transition(active, "RUNNING");
-      const timeoutMs = (job.spec.timeout ?? 0) * 1000;
-      if (timeoutMs > 0 && timeoutMs < 2 ** 31) {
-        active.timeoutTimer = setTimeout(() => this.onTimeout(active), timeoutMs);
-      }
+      this.armTimeout(active, Date.now() + (job.spec.timeout ?? 0) * 1000);
       const exit = await process.exited;
       clearTimeout(active.timeoutTimer);
       await this.finalize(active, exit);
@@ -325,6 +331,10 @@ export class Engine extends EventEmitter {
     } finally {
       await this.runtime.cleanup(runtimeJob, active.volumes).catch(() => undefined);
       this.finish(active);
+    }
+    if (active.stopReason?.kind === "timeout" && job.spec.timeoutAutoRestart && !this.closing) {
+      this.appendLog(job.id, "timeoutAutoRestart: the job reached its timeout and is queued again", "stderr");
+      this.start(job.id);
     }
   }
 
@@ -367,6 +377,17 @@ export class Engine extends EventEmitter {
         message: `job ${job.id}'s command ended with ${how}; read its log (GET /v1/job/${job.id}/log)`,
       });
     }
+  }
+
+  /** Node timers hold at most about 24.8 days, so a longer timeout is reached in several steps. */
+  private armTimeout(active: ActiveJob, deadline: number): void {
+    if (!active.job.spec.timeout) return;
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) return this.onTimeout(active);
+    active.timeoutTimer = setTimeout(
+      () => this.armTimeout(active, deadline),
+      Math.min(remaining, 2 ** 31 - 1),
+    );
   }
 
   private onTimeout(active: ActiveJob): void {
