@@ -147,6 +147,25 @@ describe("runtime processes", () => {
     }
   });
 
+  test("envVars named like the wrapper's own shell variables reach the command unchanged", async () => {
+    const names = ["n", "c", "src", "dst", "work", "mode", "jobpath", "IFS_BACKUP"];
+    const job = makeJob({
+      command: ["/bin/sh", "-c", 'for v in "$@"; do eval "echo $v=\\$$v"; done', "sh", ...names],
+      envVars: names.map((name) => ({ name, value: `kept-${name}` })),
+    });
+    const runtimeWithVolume = await runtime.pullVolumes({
+      ...job,
+      spec: { ...job.spec, volumes: [{ mountPath: "/workspace/v", standalone: {} }] },
+    });
+    const lines: string[] = [];
+    const running = await runtime.startProcess(job, runtimeWithVolume, (line) => lines.push(line));
+    assert.equal((await running.exited).exitCode, 0, lines.join("\n"));
+    assert.deepEqual(
+      lines,
+      names.map((name) => `${name}=kept-${name}`),
+    );
+  });
+
   test("a command starting with python runs python3 on a PATH that only has python3", async () => {
     const onlyPython3 = path.join(root, "only-python3");
     mkdirSync(onlyPython3, { recursive: true });

@@ -65,7 +65,7 @@ export async function launch(
   if (report.spawnError || !report.text.startsWith("ok\n")) {
     if (!report.spawnError) {
       await exit;
-      await Promise.race([closed, delay(PIPE_DRAIN_MS)]);
+      await within(closed, PIPE_DRAIN_MS);
       stdout.end();
       stderr.end();
     }
@@ -85,7 +85,7 @@ export async function launch(
   const exited = exit.then(async (result) => {
     // Like a container whose main process ended: whatever it left running in its group is killed.
     signalGroup(pid, "SIGKILL");
-    await Promise.race([closed, delay(PIPE_DRAIN_MS)]);
+    await within(closed, PIPE_DRAIN_MS);
     // A dying process closes its pipes a moment before it is really gone: wait for the group to empty.
     await groupGone(pid, PIPE_DRAIN_MS);
     // A process that escaped the group (setsid) may still hold the pipes; do not wait on it forever.
@@ -214,6 +214,20 @@ function readReport(child: ChildProcess): Promise<{ text: string; spawnError?: N
   });
 }
 
+/**
+ * Waits (with a live timer: these waits must keep the emulator's event loop running, or a caller awaiting
+ * `exited` would be dropped with it) for `ms` milliseconds.
+ */
 function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Waits for `promise`, but no longer than `ms`; the timer is cleared either way. */
+async function within(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

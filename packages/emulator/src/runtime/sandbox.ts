@@ -34,14 +34,14 @@ export interface LaunchPlan {
 /**
  * The tail every method shares: check that the command can start, report on fd 3, and `exec` it with fd 3
  * closed. Reporting before `exec` lets the emulator tell "cannot start" (JobStartError) from "started and
- * failed" (a non-zero exit), which a shell's exit code 127 alone cannot.
+ * failed" (a non-zero exit), which a shell's exit code 127 alone cannot. It sets no shell variable: any it
+ * set would reach the command's environment, clobbering a job's variable of the same name.
  */
 const CHECK_AND_EXEC = `
-c=$1
-case $c in
-  */*) [ -e "$c" ] || fail ENOENT "$c"
-       { [ -f "$c" ] && [ -x "$c" ]; } || fail EACCES "$c" ;;
-  *) command -v -- "$c" >/dev/null 2>&1 || fail ENOENT "$c" ;;
+case $1 in
+  */*) [ -e "$1" ] || fail ENOENT "$1"
+       { [ -f "$1" ] && [ -x "$1" ]; } || fail EACCES "$1" ;;
+  *) command -v -- "$1" >/dev/null 2>&1 || fail ENOENT "$1" ;;
 esac
 printf 'ok\\n' >&3
 exec "$@" 3>&-
@@ -53,28 +53,35 @@ const TOOLS_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
 const FAIL = `fail() { printf '%s\\t%s\\n' "$1" "$2" >&3; exit 127; }
 `;
 
+/** Separates the mount arguments from the command; no mount argument can equal it (all are absolute). */
+const END_OF_MOUNTS = "--";
+
 /**
  * Mounts for the unshare method. Arguments: WORKDIR, COUNT then COUNT pairs SOURCE TARGET, RO_COUNT then
- * RO_COUNT targets to make read-only, then the command. Read-only remounts come after every bind, so a
- * volume may be mounted inside an RO one. A mount point that does not exist is created by `mkdir -p`: under
- * /workspace that is inside the job's own folder; elsewhere it is an empty folder left on the host.
+ * RO_COUNT targets to make read-only, `--`, then the command. The mounts run in a subshell, whose variables
+ * stay its own, and persist because the mount namespace is shared with it. Read-only remounts come after
+ * every bind, so a volume may be mounted inside an RO one. A mount point that does not exist is created by
+ * `mkdir -p`: under /workspace that is inside the job's own folder; elsewhere it is an empty folder left on
+ * the host.
  */
-const UNSHARE_SCRIPT = `${FAIL}work=$1; n=$2; shift 2
-jobpath=$PATH
-PATH=${TOOLS_PATH}
-mount --bind "$work" ${WORKSPACE} || fail MOUNT ${WORKSPACE}
-while [ "$n" -gt 0 ]; do
-  mkdir -p "$2" || fail MKDIR "$2"
-  mount --bind "$1" "$2" || fail MOUNT "$2"
-  shift 2; n=$((n - 1))
-done
-n=$1; shift
-while [ "$n" -gt 0 ]; do
-  mount -o remount,bind,ro "$1" || fail REMOUNT "$1"
-  shift; n=$((n - 1))
-done
+const UNSHARE_SCRIPT = `${FAIL}(
+  PATH=${TOOLS_PATH}
+  mount --bind "$1" ${WORKSPACE} || fail MOUNT ${WORKSPACE}
+  n=$2; shift 2
+  while [ "$n" -gt 0 ]; do
+    mkdir -p "$2" || fail MKDIR "$2"
+    mount --bind "$1" "$2" || fail MOUNT "$2"
+    shift 2; n=$((n - 1))
+  done
+  n=$1; shift
+  while [ "$n" -gt 0 ]; do
+    mount -o remount,bind,ro "$1" || fail REMOUNT "$1"
+    shift; n=$((n - 1))
+  done
+) || exit 127
+while [ "$1" != ${END_OF_MOUNTS} ]; do shift; done
+shift
 cd ${WORKSPACE} || fail CD ${WORKSPACE}
-PATH=$jobpath
 ${CHECK_AND_EXEC}`;
 
 const PLAIN_SCRIPT = `${FAIL}${CHECK_AND_EXEC}`;
@@ -183,6 +190,7 @@ export async function planLaunch(
         ...binds,
         String(readOnly.length),
         ...readOnly,
+        END_OF_MOUNTS,
         ...command,
       ],
       cwd: workDir,
