@@ -412,8 +412,14 @@ for (const method of methods)
         },
       );
       const noVolumes = makeJob([], ["pwd"]);
-      const running = await plain.startProcess(noVolumes, [], () => undefined);
+      const lines: string[] = [];
+      const running = await plain.startProcess(noVolumes, [], (line) => lines.push(line));
       assert.equal((await running.exited).exitCode, 0, "a job without volumes still runs");
+      assert.deepEqual(
+        lines,
+        [path.join(noVolumes.jobDir, "workspace")],
+        "in its host folder, not /workspace",
+      );
     });
 
     test("a volume may be mounted inside an RO volume, which stays read-only", async () => {
