@@ -71,8 +71,8 @@ export interface HostRuntime extends Runtime {
   stopAll(graceMs?: number): Promise<void>;
   /**
    * Kills what a job's processes left running when an earlier emulator run died without stopping them
-   * (the runtime records each job's process group in its folder). Call it on start for every job the
-   * store still holds as active, before marking it ERROR. Resolves true when it signalled something.
+   * (the runtime records each job's process group in `JOB_DIR/process.json`). Call it on start for every
+   * job the store still holds as active, then `cleanup(job, [])`. Resolves true when it signalled.
    */
   killLeftovers(job: RuntimeJob): Promise<boolean>;
 }

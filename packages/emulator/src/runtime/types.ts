@@ -80,4 +80,9 @@ export interface Runtime {
   ): Promise<void>;
   /** Remove the job's scratch folders that are not cached. */
   cleanup(job: RuntimeJob, volumes: PreparedVolume[]): Promise<void>;
+  /**
+   * On emulator start, for a job the store still holds as active: kill what its processes left running
+   * when the previous emulator died without stopping them. Resolves true when it signalled something.
+   */
+  killLeftovers?(job: RuntimeJob): Promise<boolean>;
 }
