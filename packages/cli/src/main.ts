@@ -240,8 +240,10 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
   const cmd = COMMANDS[name] as Command;
   const rest = argv.slice(name.split(" ").length);
   let token: string | undefined;
+  let jobId: string | undefined;
   try {
     const parsed = parseArgs(rest, cmd.flags, name);
+    jobId = parsed.positionals[0];
     token = (parsed.flags.token as string | undefined) ?? process.env.OVH_AI_TRAINING_TOKEN;
     if (parsed.flags.help) {
       process.stdout.write(`${commandHelp(name, cmd)}\n`);
@@ -250,11 +252,36 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
     const { makeContext } = await import("./context.js");
     return await cmd.run(makeContext(parsed));
   } catch (error) {
-    return reportError(error, name, token);
+    return reportError(error, name, token, jobId);
   }
 }
 
-async function reportError(error: unknown, command: string, token: string | undefined): Promise<number> {
+/** The command-line way out of an API refusal, where the API's own words name API paths. */
+function nextStep(command: string, status: number, jobId: string | undefined): string | undefined {
+  const id = jobId ?? "JOB_ID";
+  if (status === 400 && command === "job delete") {
+    return `Stop it first (ai-training job stop ${id}), or delete it anyway with: ai-training job delete ${id} --force`;
+  }
+  if (status === 400 && command === "job start") {
+    return `Only an ended job can be restarted: wait for it (ai-training job wait ${id}) or stop it (ai-training job stop ${id})`;
+  }
+  if (status === 400 && command === "job submit") {
+    return "See `ai-training flavor list` for flavors and their limits, and `ai-training job submit --help` for the flags";
+  }
+  if (status === 404 && command.startsWith("job ")) {
+    return "Find the job's id with `ai-training job list --all`, and check --region or --endpoint point where it was submitted";
+  }
+  if (status === 401)
+    return "Set OVH_AI_TRAINING_TOKEN to a valid AI token for this region (or the token the emulator printed)";
+  return undefined;
+}
+
+async function reportError(
+  error: unknown,
+  command: string,
+  token: string | undefined,
+  jobId: string | undefined,
+): Promise<number> {
   const { AITrainingError, APIError, ConnectionError, ValidationError } = await import("@ai-training/client");
   let code: number = EXIT.api;
   let message: string;
@@ -264,7 +291,10 @@ async function reportError(error: unknown, command: string, token: string | unde
   } else if (error instanceof ValidationError) {
     code = EXIT.usage;
     message = `${error.message}. Nothing was sent; fix it and run again (ai-training ${command} --help)`;
-  } else if (error instanceof APIError || error instanceof ConnectionError) {
+  } else if (error instanceof APIError) {
+    const next = nextStep(command, error.status, jobId);
+    message = next ? `${error.message}\nnext: ${next}` : error.message;
+  } else if (error instanceof ConnectionError) {
     message = error.message;
   } else if (error instanceof AITrainingError) {
     message = error.message;

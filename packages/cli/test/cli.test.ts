@@ -408,6 +408,7 @@ describe("reading jobs", () => {
     assert.equal(run.code, 3);
     assert.match(run.stderr, /no-such-job/);
     assert.match(run.stderr, /Check the job id/);
+    assert.match(run.stderr, /next: Find the job's id with `ai-training job list --all`/);
   });
 });
 
@@ -436,6 +437,7 @@ describe("stop and delete", () => {
     let run = await cli(["job", "delete", job.id]);
     assert.equal(run.code, 3);
     assert.match(run.stderr, new RegExp(job.id));
+    assert.match(run.stderr, new RegExp(`next: .*ai-training job delete ${job.id} --force`));
     run = await cli(["job", "delete", job.id, "--force", "--output", "json"]);
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(JSON.parse(run.stdout), { id: job.id, deleted: true });

@@ -42,7 +42,11 @@ export function buildVolume(options: BuildVolumeOptions): Volume {
     );
   }
   if (!PERMISSIONS.includes(permission)) {
-    throw new ValidationError("permission", `is ${show(permission)}`, PERMISSIONS);
+    throw new ValidationError(
+      "permission",
+      `${show(permission)} is not one of the allowed values`,
+      PERMISSIONS,
+    );
   }
   const dataStore =
     prefix === undefined || prefix === "" ? { alias, container } : { alias, container, prefix };

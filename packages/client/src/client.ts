@@ -616,11 +616,12 @@ function listQuery(options: ListJobsOptions): URLSearchParams {
   }
   if (options.order !== undefined) {
     if (!ORDERS.includes(options.order))
-      throw new ValidationError("order", `is ${show(options.order)}`, ORDERS);
+      throw new ValidationError("order", `${show(options.order)} is not one of the allowed values`, ORDERS);
     query.set("order", options.order);
   }
   if (options.sort !== undefined) {
-    if (!SORTS.includes(options.sort)) throw new ValidationError("sort", `is ${show(options.sort)}`, SORTS);
+    if (!SORTS.includes(options.sort))
+      throw new ValidationError("sort", `${show(options.sort)} is not one of the allowed values`, SORTS);
     query.set("sort", options.sort);
   }
   for (const key of ["updatedAfter", "updatedBefore"] as const) {

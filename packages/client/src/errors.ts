@@ -45,7 +45,8 @@ export class APIError extends AITrainingError {
   readonly jobId: string | undefined;
 
   constructor(init: APIErrorInit, hint?: string) {
-    const about = init.jobId ? ` (job ${init.jobId})` : "";
+    // The job id is named unless the path already shows it.
+    const about = init.jobId && !init.request.path.includes(init.jobId) ? ` (job ${init.jobId})` : "";
     const tries = init.attempts && init.attempts > 1 ? ` after ${init.attempts} attempts` : "";
     super(
       `${init.request.method} ${init.request.path}${about} failed with ${init.status}${tries}: ${init.apiMessage}` +
@@ -63,7 +64,7 @@ export class APIError extends AITrainingError {
 export class BadRequestError extends APIError {
   override name = "BadRequestError";
   constructor(init: APIErrorInit) {
-    super(init, "Fix the field the message names and send the request again");
+    super(init, "Correct what the message names, then send the request again");
   }
 }
 
@@ -141,7 +142,7 @@ export class ConnectionError extends AITrainingError {
     notSent: boolean;
     cause?: unknown;
   }) {
-    const about = init.jobId ? ` (job ${init.jobId})` : "";
+    const about = init.jobId && !init.request.path.includes(init.jobId) ? ` (job ${init.jobId})` : "";
     super(
       `Could not reach ${init.endpoint} for ${init.request.method} ${init.request.path}${about}: ${init.reason}. ` +
         "Check the region or endpoint (--region, --endpoint, OVH_AI_TRAINING_ENDPOINT) and the network",

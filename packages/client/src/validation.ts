@@ -60,7 +60,11 @@ export function validateJobSpec(spec: JobSpec): void {
     }
     seenMounts.set(normalised, index);
     if (permission !== undefined && !PERMISSIONS.includes(permission)) {
-      throw new ValidationError(`${field}.permission`, `is ${show(permission)}`, PERMISSIONS);
+      throw new ValidationError(
+        `${field}.permission`,
+        `${show(permission)} is not one of the allowed values`,
+        PERMISSIONS,
+      );
     }
     const store = volume.dataStore ?? volume.volumeSource?.dataStore;
     if (store !== undefined) {
