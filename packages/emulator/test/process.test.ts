@@ -138,6 +138,32 @@ describe("the emulator process", () => {
     }
   });
 
+  test("--log-level info logs each request with its request id and never a token", async () => {
+    const emulator = await startEmulatorProcess({ args: ["--log-level", "info"] });
+    try {
+      const job = await submit(emulator, { image: "busybox", command: ["true"] });
+      await call(emulator, "GET", `/v1/job/${job.id}`, { token: emulator.readToken });
+      await call(emulator, "GET", "/v1/me", { token: "not-a-token-secret" });
+      await call(emulator, "DELETE", `/v1/job/${job.id}`, { token: emulator.readToken });
+    } finally {
+      await emulator.stop();
+    }
+    const logged = emulator.stderr();
+    const lines = logged
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as { reqId?: string; msg?: string });
+    assert.ok(lines.length >= 8, `request lines were logged: ${logged}`);
+    for (const line of lines.filter(
+      (l) => l.msg !== "Server listening at" && !/listening/i.test(l.msg ?? ""),
+    )) {
+      assert.ok(line.reqId, `a request id on ${JSON.stringify(line)}`);
+    }
+    for (const secret of [emulator.token, emulator.readToken, "not-a-token-secret"]) {
+      assert.ok(!logged.includes(secret), "no token in the log");
+    }
+  });
+
   test("a non-loopback --host is refused unless --allow-remote is given", async () => {
     const child = spawn(process.execPath, [MAIN, "--host", "0.0.0.0", "--port", "0", "--token", "t"], {
       stdio: ["ignore", "pipe", "pipe"],
