@@ -213,6 +213,17 @@ for (const method of methods)
       });
     });
 
+    test("a prefix naming an object instead of a folder is a DataSyncError saying so", async () => {
+      putObjects("GRA", "lake", { "datasets/file.csv": "x" });
+      const job = makeJob([
+        {
+          mountPath: "/workspace/d",
+          dataStore: { alias: "GRA", container: "lake", prefix: "datasets/file.csv" },
+        },
+      ]);
+      await assert.rejects(runtime.pullVolumes(job), /names an object of container "lake", not a folder/);
+    });
+
     test("the wrapped volumeSource.dataStore form works like the published dataStore form", async () => {
       putObjects("BHS", "wrapped", { "w.txt": "wrapped data" });
       const job = makeJob(

@@ -49,8 +49,15 @@ export async function pullVolumes(
               `${source.alias} ${source.container} FILE...\`, or fix the volume's alias and container.`,
           );
         }
+        const prefixDir = path.join(storeDir, ...prefixSegments(source.prefix));
+        if (source.prefix && (await isFile(prefixDir))) {
+          throw new DataSyncError(
+            `${volumeName(job, ready)}: the prefix "${source.prefix}" names an object of container ` +
+              `"${source.container}", not a folder of objects. Give the folder that holds it as the prefix.`,
+          );
+        }
         if (!ready.cache) await rm(ready.hostPath, { recursive: true, force: true });
-        await mirror(path.join(storeDir, ...prefixSegments(source.prefix)), ready.hostPath, {
+        await mirror(prefixDir, ready.hostPath, {
           deleteExtra: true,
           onProgress: report,
         });
@@ -170,6 +177,14 @@ function cacheKey(prefix: string): string {
 
 function volumeName(job: RuntimeJob, volume: PreparedVolume): string {
   return `Job ${job.id}, volume ${volume.index} (mountPath "${volume.mountPath}")`;
+}
+
+async function isFile(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).isFile();
+  } catch {
+    return false;
+  }
 }
 
 async function isFolder(dir: string): Promise<boolean> {
