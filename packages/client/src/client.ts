@@ -8,6 +8,7 @@ import {
   ConnectionError,
   errorForStatus,
   JobFailedError,
+  UnexpectedAnswerError,
   ValidationError,
   WaitTimeoutError,
 } from "./errors.js";
@@ -228,12 +229,10 @@ export class AITrainingClient {
     if (Array.isArray(body)) return { items: body as Job[] };
     if (body !== null && typeof body === "object" && Array.isArray((body as JobList).items))
       return body as JobList;
-    throw new ConnectionError({
+    throw new UnexpectedAnswerError({
       endpoint: this.baseUrl,
-      request: { method: "GET", path: `/v1/job?${query}` },
-      reason:
-        "the answer is neither a list of jobs nor {items, metadata}; is the endpoint an AI Training API?",
-      notSent: false,
+      request: { method: "GET", path: query.size > 0 ? `/v1/job?${query}` : "/v1/job" },
+      problem: "neither a list of jobs nor {items, metadata}",
     });
   }
 
@@ -540,12 +539,10 @@ export class AITrainingClient {
       } catch (caught) {
         if (signal?.aborted) throw signal.reason;
         if (caught instanceof SyntaxError) {
-          throw new ConnectionError({
+          throw new UnexpectedAnswerError({
             endpoint: this.baseUrl,
             request,
-            jobId: options.jobId,
-            reason: "the answer was not valid JSON; is the endpoint an AI Training API?",
-            notSent: false,
+            problem: "a body that is not JSON",
           });
         }
         const code = causeCode(caught);
@@ -672,6 +669,8 @@ export function resumePosition(full: readonly string[], given: readonly string[]
     }
     if (match) return end;
   }
+  // Known shortcoming: when the last lines given also appear later (identical repeated lines), the later
+  // copy is taken and the lines between are skipped.
   // The lines given are not in the log any more (it was rotated or trimmed): only new lines from here.
   return full.length;
 }

@@ -155,6 +155,22 @@ export class ConnectionError extends AITrainingError {
   }
 }
 
+/** The server answered 2xx with something that is not what the AI Training API answers (wrong endpoint?). */
+export class UnexpectedAnswerError extends AITrainingError {
+  override name = "UnexpectedAnswerError";
+  readonly endpoint: string;
+  readonly request: RequestInfo;
+
+  constructor(init: { endpoint: string; request: RequestInfo; problem: string }) {
+    super(
+      `${init.endpoint} answered ${init.request.method} ${init.request.path} with ${init.problem}. ` +
+        "Check that the region or endpoint (--endpoint, OVH_AI_TRAINING_ENDPOINT) points at the AI Training API",
+    );
+    this.endpoint = init.endpoint;
+    this.request = init.request;
+  }
+}
+
 /** Input refused by the client before any request was sent; `field` names it, `allowed` lists valid values. */
 export class ValidationError extends AITrainingError {
   override name = "ValidationError";

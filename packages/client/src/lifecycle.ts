@@ -55,6 +55,7 @@ export const DEFAULT_FAILURE_STATES: readonly KnownJobState[] = ["FAILED", "ERRO
 /** The states a caller of `waitForJob` waits for by default. */
 export const DEFAULT_TARGET_STATES: readonly KnownJobState[] = ["DONE"];
 
+/** True for a state the spec names; any other string is still a valid, kept, non-final state. */
 export function isKnownState(state: string): state is KnownJobState {
   return (KNOWN_JOB_STATES as readonly string[]).includes(state);
 }

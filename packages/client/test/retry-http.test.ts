@@ -12,6 +12,7 @@ import {
   ConnectionError,
   RateLimitError,
   ServerError,
+  UnexpectedAnswerError,
 } from "../src/index.js";
 
 const TOKEN = "tok-secret-0123456789";
@@ -243,4 +244,21 @@ test("a request with no answer within requestTimeout is a ConnectionError saying
     return true;
   });
   assert.equal(count, 2, "a read that timed out is retried once, as configured");
+});
+
+test("an answer that is not the API's shape is UnexpectedAnswerError naming the endpoint", async () => {
+  reset((_req, res) => {
+    res.writeHead(200, { "content-type": "text/html" });
+    res.end("<html>proxy login</html>");
+  });
+  await assert.rejects(client().getJob("j1"), (error: unknown) => {
+    assert.ok(error instanceof UnexpectedAnswerError);
+    assert.match(
+      error.message,
+      new RegExp(`${endpoint} answered GET /v1/job/j1 with a body that is not JSON`),
+    );
+    return true;
+  });
+  reset((_req, res) => send(res, 200, { jobs: [] }));
+  await assert.rejects(client().listJobs(), UnexpectedAnswerError);
 });
