@@ -1,7 +1,8 @@
 /** The `ai-training` command line as users run it: a real process, against a real emulator process. */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -536,6 +537,42 @@ describe("emulator and data subcommands", () => {
     run = await cli(["data", "--help"]);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout + run.stderr, /ai-training data upload/);
+  });
+
+  test("ai-training emulator serves the API until SIGTERM, and the job commands talk to it", async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "cli-emulator-"));
+    const token = `cli-emulator-${process.pid}`;
+    secrets.add(token);
+    const child = spawn(
+      process.execPath,
+      [BIN, "emulator", "--port", "0", "--data-dir", dataDir, "--token", token],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+          out += chunk;
+          const match = /listening on (http:\/\/\S+)/.exec(out);
+          if (match?.[1]) resolve(match[1]);
+        });
+        void exited.then((code) => reject(new Error(`ai-training emulator exited ${code} before listening`)));
+      });
+      const run = await cli(["me", "--output", "json"], {
+        OVH_AI_TRAINING_ENDPOINT: url,
+        OVH_AI_TRAINING_TOKEN: token,
+      });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal((JSON.parse(run.stdout) as { role: string }).role, "operator");
+    } finally {
+      child.kill("SIGTERM");
+      await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    assert.equal(child.exitCode, 0);
   });
 
   test("ai-training data list reads the emulator's Object Storage", async () => {
