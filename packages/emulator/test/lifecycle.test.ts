@@ -58,6 +58,34 @@ describe("job lifecycle on a real emulator process", () => {
     await waitForFinal(emulator, job.id);
   });
 
+  test("resources: a flavor with gpu 0 gets one unit; gpuModel picks its flavor; cpu alone picks the CPU flavor", async () => {
+    const zero = await submit(emulator, {
+      image: "busybox",
+      command: ["true"],
+      resources: { flavor: "l4-1-gpu", gpu: 0 },
+    });
+    assert.equal(zero.spec.resources?.flavor, "l4-1-gpu");
+    assert.equal(zero.spec.resources?.gpu, 1);
+    const model = await submit(emulator, {
+      image: "busybox",
+      command: ["true"],
+      resources: { gpu: 2, gpuModel: "A100" },
+    });
+    assert.equal(model.spec.resources?.flavor, "a100-1-gpu");
+    assert.equal(model.spec.resources?.gpu, 2);
+    const cpu = await submit(emulator, { image: "busybox", command: ["true"], resources: { cpu: 4 } });
+    assert.equal(cpu.spec.resources?.flavor, "ai1-1-cpu");
+    assert.equal(cpu.spec.resources?.cpu, 4);
+    assert.equal(cpu.spec.resources?.gpu, 0);
+    const seed = await submit(emulator, {
+      image: "busybox",
+      command: ["true"],
+      resources: { flavor: "ai1-1-gpu", gpu: 1, gpuModel: "V100S" },
+    });
+    assert.equal(seed.spec.resources?.gpuModel, "V100S");
+    for (const job of [zero, model, cpu, seed]) await waitForFinal(emulator, job.id);
+  });
+
   test("a non-zero exit gives FINALIZING then FAILED with the exit code and a message", async () => {
     const job = await submit(emulator, { image: "busybox", command: ["sh", "-c", "exit 3"] });
     const final = await waitForFinal(emulator, job.id);

@@ -137,9 +137,11 @@ export function resolveResources(asked: Resources | undefined): Resources {
 
   let units: number;
   let unitField: "gpu" | "cpu";
+  // A count of 0 reads as "not asked" (clients such as the Airflow operator send gpu=0 by default),
+  // so the job gets one unit of its flavor.
   if (flavor.type === "gpu") {
     unitField = "gpu";
-    units = wanted.gpu ?? 1;
+    units = wanted.gpu || 1;
   } else {
     unitField = "cpu";
     if ((wanted.gpu ?? 0) > 0) {
@@ -147,10 +149,7 @@ export function resolveResources(asked: Resources | undefined): Resources {
         `resources.gpu must be 0 with CPU flavor ${flavor.id}; GPU flavors: ${flavorIds(FLAVORS.filter((f) => f.type === "gpu"))}`,
       );
     }
-    units = wanted.cpu ?? 1;
-  }
-  if (units < 1) {
-    throw new ResourcesError(`resources.${unitField} must be at least 1 for flavor ${flavor.id}`);
+    units = wanted.cpu || 1;
   }
   if (units > flavor.max) {
     throw new ResourcesError(
