@@ -262,3 +262,17 @@ test("an answer that is not the API's shape is UnexpectedAnswerError naming the 
   reset((_req, res) => send(res, 200, { jobs: [] }));
   await assert.rejects(client().listJobs(), UnexpectedAnswerError);
 });
+
+test("waitForJob keeps an unknown state visible and keeps waiting through it", async () => {
+  const states = ["WARMING_UP", "WARMING_UP", "SOMETHING_NEW", "DONE"];
+  reset((_req, res, n) =>
+    send(res, 200, { ...job, status: { state: states[Math.min(n - 1, states.length - 1)], history: [] } }),
+  );
+  const seenStates: string[] = [];
+  const done = await client().waitForJob("j1", {
+    interval: 5,
+    onStateChange: (current) => seenStates.push(current.status.state),
+  });
+  assert.equal(done.status.state, "DONE");
+  assert.deepEqual(seenStates, ["WARMING_UP", "SOMETHING_NEW", "DONE"]);
+});
