@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -107,6 +108,7 @@ def test_blocking_wait_streams_job_log_and_logs_each_state_once(
     assert [line for line in task_log.lines if line.startswith("[job ")] == [
         f"[job {job['id']}] step {i}" for i in range(4)
     ]
+    assert TOKEN not in json.dumps(job)
     running = [line for line in task_log.lines if line.startswith(f"Job {job['id']} is RUNNING")]
     assert len(running) == 1
     assert f"Job {job['id']} ended DONE (exit code 0" in text
