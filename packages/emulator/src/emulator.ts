@@ -83,7 +83,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
       jobsDir: path.join(dataDir, "jobs"),
       stopGraceMs,
     });
-    const recovered = engine.recover();
+    const recovered = await engine.recover();
     let url = "";
     app = buildApp({
       contract: loadContract(),

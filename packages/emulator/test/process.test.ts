@@ -51,14 +51,11 @@ describe("the emulator process", () => {
 
     first.kill("SIGKILL");
     await first.exited;
-    // The job's own process group outlives a SIGKILLed emulator only until the runtime's guard or
-    // the next start reaps it; clean it here so the test leaves nothing behind either way.
-    try {
-      process.kill(-jobPid, "SIGKILL");
-    } catch {}
+    assert.ok(isAlive(jobPid), "a SIGKILLed emulator cannot stop its job; the next start must");
 
     const second = await startEmulatorProcess({ dataDir, token: first.token, readToken: first.readToken });
     try {
+      assert.ok(await waitUntilGone(jobPid), `the next start killed the leftover job process ${jobPid}`);
       const survivor = await call<Job>(second, "GET", `/v1/job/${ended.id}`);
       assert.equal(survivor.body.status.state, "DONE");
       assert.equal((await call(second, "GET", `/v1/job/${ended.id}/log`)).text, "kept\n");
@@ -74,6 +71,9 @@ describe("the emulator process", () => {
       await waitForState(second, running.id, "RUNNING");
     } finally {
       await second.stop();
+      try {
+        process.kill(-jobPid, "SIGKILL"); // leave nothing behind even when the assertion above failed
+      } catch {}
     }
   });
 

@@ -84,16 +84,23 @@ export class Engine extends EventEmitter {
 
   /**
    * Marks ERROR every job a previous emulator process left in a state that is not final: nothing runs
-   * it any more, and saying so beats leaving it RUNNING forever. Returns how many were marked.
+   * it any more, and saying so beats leaving it RUNNING forever. What its processes left running is
+   * killed first (when the runtime can). Returns how many jobs were marked.
    */
-  recover(): number {
+  async recover(): Promise<number> {
     const orphans = this.store.listNotFinal();
     for (const job of orphans) {
+      const runtimeJob: RuntimeJob = { id: job.id, spec: job.spec, jobDir: path.join(this.jobsDir, job.id) };
+      const killed = await this.runtime.killLeftovers?.(runtimeJob).catch(() => false);
       this.setState(job, "ERROR", {
         code: "EMULATOR_RESTARTED",
-        message: `the emulator stopped while job ${job.id} was ${job.status.state}; submit it again or restart it with PUT /v1/job/${job.id}/start`,
+        message:
+          `the emulator stopped while job ${job.id} was ${job.status.state}` +
+          `${killed ? " (its leftover processes were killed)" : ""}; ` +
+          `submit it again or restart it with PUT /v1/job/${job.id}/start`,
       });
       this.store.update(job);
+      await this.runtime.cleanup(runtimeJob, []).catch(() => undefined);
     }
     return orphans.length;
   }
