@@ -292,3 +292,23 @@ def test_missing_emulator_build_is_reported(tmp_path: Path) -> None:
     from conftest import EMULATOR_MAIN
 
     assert EMULATOR_MAIN.name == "main.js" and "dist" in EMULATOR_MAIN.parts
+
+
+def test_a_wait_rides_out_transient_errors_between_checks(faulty: Emulator) -> None:
+    # One retry per read leaves ~9% of reads failing: over ~40 checks a wait without tolerance would die.
+    hook = OVHCloudAITrainingHook(
+        "ovh_faulty", retry=RetryPolicy(max_retries=1, initial_delay=0.01, max_delay=1.5)
+    )
+    job = _submit_until_accepted(hook, ["sleep", "2"])
+    final = hook.wait_for_job(job["id"], check_interval=0.05, timeout=60)
+    assert final["status"]["state"] == "DONE"
+
+
+def _submit_until_accepted(hook: OVHCloudAITrainingHook, command: list[str]) -> dict[str, Any]:
+    # A submit is never retried by the hook, so under injected faults the test itself tries again.
+    for _ in range(20):
+        try:
+            return hook.submit_job(image=IMAGE, command=command)
+        except (exc.ServerError, exc.RateLimitError):
+            continue
+    raise AssertionError("the faulty emulator refused 20 submits in a row")

@@ -167,3 +167,13 @@ class JobWaitTimeoutError(OVHCloudAITrainingError):
             f"{timeout:g} s (last state {last_state}). The job was not stopped. Increase `{parameter}` "
             "if the job needs longer, or stop it with OVHCloudAITrainingStopJobOperator."
         )
+
+
+#: Errors after which the same read may well succeed a little later: a long wait rides them out.
+TRANSIENT_ERRORS: tuple[type[OVHCloudAITrainingError], ...] = (
+    ApiConnectionError,
+    ServerError,
+    RateLimitError,
+)
+#: Reads in a row a wait lets fail with a transient error (after the hook's own retries) before giving up.
+MAX_CONSECUTIVE_TRANSIENT_ERRORS = 3

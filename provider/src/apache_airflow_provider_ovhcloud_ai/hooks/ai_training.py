@@ -442,8 +442,19 @@ class OVHCloudAITrainingHook(BaseHook):
         failures = lifecycle.normalize_states(failure_states, lifecycle.DEFAULT_FAILURE_STATES)
         deadline = None if timeout is None else time.monotonic() + float(timeout)
         last_state: str | None = None
+        transient_errors = 0
         while True:
-            job = self.get_job(job_id)
+            try:
+                job = self.get_job(job_id)
+                transient_errors = 0
+            except exc.TRANSIENT_ERRORS as error:
+                # A wait of hours should not die of one API hiccup that outlasted the request retries.
+                transient_errors += 1
+                if transient_errors > exc.MAX_CONSECUTIVE_TRANSIENT_ERRORS:
+                    raise
+                self.log.warning("Could not read job %s (%s); trying again at the next check", job_id, error)
+                time.sleep(effective_check_interval(check_interval))
+                continue
             state = lifecycle.job_state(job)
             if on_poll is not None:
                 on_poll(job, state != last_state)

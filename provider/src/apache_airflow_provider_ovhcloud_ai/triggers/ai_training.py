@@ -11,7 +11,11 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from apache_airflow_provider_ovhcloud_ai import lifecycle
 from apache_airflow_provider_ovhcloud_ai.config import effective_check_interval
-from apache_airflow_provider_ovhcloud_ai.exceptions import OVHCloudAITrainingError
+from apache_airflow_provider_ovhcloud_ai.exceptions import (
+    MAX_CONSECUTIVE_TRANSIENT_ERRORS,
+    TRANSIENT_ERRORS,
+    OVHCloudAITrainingError,
+)
 from apache_airflow_provider_ovhcloud_ai.hooks.ai_training import OVHCloudAITrainingHook
 
 
@@ -81,9 +85,22 @@ class OVHCloudAITrainingJobTrigger(BaseTrigger):
         hook = OVHCloudAITrainingHook(ovh_conn_id=self.ovh_conn_id, region=self.region)
         last_state: str | None = None
         state = "UNKNOWN"
+        transient_errors = 0
         try:
             while True:
-                job = await hook.aget_job(self.job_id)
+                try:
+                    job = await hook.aget_job(self.job_id)
+                    transient_errors = 0
+                except TRANSIENT_ERRORS as error:
+                    # Same tolerance as the blocking wait: one outage must not fail a wait of hours.
+                    transient_errors += 1
+                    if transient_errors > MAX_CONSECUTIVE_TRANSIENT_ERRORS:
+                        raise
+                    self.log.warning(
+                        "Could not read job %s (%s); trying again at the next check", self.job_id, error
+                    )
+                    await asyncio.sleep(effective_check_interval(self.check_interval))
+                    continue
                 state = lifecycle.job_state(job)
                 if state != last_state:
                     self.log.info("Job %s is %s", self.job_id, state)
