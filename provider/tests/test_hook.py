@@ -312,3 +312,22 @@ def _submit_until_accepted(hook: OVHCloudAITrainingHook, command: list[str]) -> 
         except (exc.ServerError, exc.RateLimitError):
             continue
     raise AssertionError("the faulty emulator refused 20 submits in a row")
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "schema", "expected"),
+    [
+        ("http://127.0.0.1:8080", None, None, "http://127.0.0.1:8080"),
+        ("http://127.0.0.1", 8080, None, "http://127.0.0.1:8080"),
+        ("https://proxy.example/ai/", None, None, "https://proxy.example/ai"),
+        ("127.0.0.1", 9000, None, "http://127.0.0.1:9000"),
+        ("gra.ai.cloud.ovh.net", None, None, "https://gra.ai.cloud.ovh.net"),
+        ("internal-proxy", 80, "http", "http://internal-proxy:80"),
+    ],
+)
+def test_connection_host_becomes_the_base_url(
+    host: str, port: int | None, schema: str | None, expected: str
+) -> None:
+    from apache_airflow_provider_ovhcloud_ai.hooks.ai_training import _url_from_host
+
+    assert _url_from_host(host, port, schema) == expected

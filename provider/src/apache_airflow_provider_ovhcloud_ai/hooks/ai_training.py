@@ -10,6 +10,7 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from airflow.sdk import BaseHook
@@ -576,14 +577,14 @@ def _connection_extra(conn: Any) -> dict[str, Any]:
 
 
 def _url_from_host(host: str | None, port: int | None, schema: str | None) -> str | None:
+    """The base URL a connection's host names: as is with a scheme, else https (http on loopback)."""
     if not host:
         return None
     host = host.strip().rstrip("/")
     if "://" in host:
-        scheme, rest = host.split("://", 1)
-        if port and ":" not in rest.split("/", 1)[0].strip("[]").replace("::1", ""):
-            rest = f"{rest}:{port}"
-        return f"{scheme}://{rest}"
+        parts = urlsplit(host)
+        netloc = parts.netloc if (parts.port or not port) else f"{parts.netloc}:{port}"
+        return urlunsplit((parts.scheme, netloc, parts.path, "", "")).rstrip("/")
     scheme = schema if schema in ("http", "https") else ("http" if host in _LOOPBACK_HOSTS else "https")
     return f"{scheme}://{host}" + (f":{port}" if port else "")
 
