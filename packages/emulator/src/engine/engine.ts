@@ -390,7 +390,10 @@ export class Engine extends EventEmitter {
   private armTimeout(active: ActiveJob, deadline: number): void {
     if (!active.job.spec.timeout) return;
     const remaining = deadline - Date.now();
-    if (remaining <= 0) return this.onTimeout(active);
+    if (remaining <= 0) {
+      this.onTimeout(active);
+      return;
+    }
     active.timeoutTimer = setTimeout(
       () => this.armTimeout(active, deadline),
       Math.min(remaining, 2 ** 31 - 1),

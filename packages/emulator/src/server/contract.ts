@@ -150,8 +150,8 @@ export function createValidators(doc: OpenApiDocument): {
 export type { ErrorObject, ValidateFunction };
 
 /** `/volumes/0/permission` becomes `volumes[0].permission`. */
-function fieldName(instancePath: string, prefix: string): string {
-  let out = prefix;
+function fieldName(instancePath: string): string {
+  let out = "";
   for (const part of instancePath.split("/").slice(1)) {
     const segment = part.replace(/~1/g, "/").replace(/~0/g, "~");
     if (/^\d+$/.test(segment)) out += `[${segment}]`;
@@ -166,8 +166,7 @@ function join(parent: string, child: string): string {
 
 /** One ajv error as a sentence naming the field and what it may be. */
 export function describeError(error: ErrorObject, part: string): string {
-  const prefix = part === "body" ? "" : "";
-  const field = fieldName(error.instancePath, prefix);
+  const field = fieldName(error.instancePath);
   const what = field === "" ? (part === "body" ? "the request body" : `the ${part}`) : field;
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
