@@ -251,6 +251,25 @@ describe("job submit", () => {
     assert.match(run.stdout, /is DONE \(exit code 0\)/);
   });
 
+  test("--wait --output json prints the final job as JSON on stdout and the progress on stderr", async () => {
+    const run = await cli([
+      "job",
+      "submit",
+      "--image",
+      "python:3.12",
+      "--wait",
+      "--interval",
+      "1",
+      "--output",
+      "json",
+      ...sh("true"),
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const job = JSON.parse(run.stdout) as Job;
+    assert.equal(job.status.state, "DONE");
+    assert.match(run.stderr, /DONE +\+\d+\.\ds/);
+  });
+
   test("--wait exits 1 when the job fails, with its exit code and what to do next", async () => {
     const run = await cli([
       "job",

@@ -1,4 +1,4 @@
-/** The `job` commands: submit, get, list, wait, logs, stop, delete. */
+/** The `job` commands: submit, get, list, wait, logs, stop, delete, start, label. */
 import type { Job, JobSpec, JobState, ListJobsOptions } from "@ai-training/client";
 import { splitKeyValue, UsageError } from "../args.js";
 import type { Context } from "../context.js";
@@ -58,10 +58,15 @@ function printJob(ctx: Context, job: Job): void {
       [
         "volumes",
         (spec.volumes ?? [])
-          .map(
-            (v) =>
-              `${v.dataStore ? `${v.dataStore.container}@${v.dataStore.alias}` : "volume"}:${v.mountPath}:${v.permission ?? "RO"}`,
-          )
+          .map((v) => {
+            const store = v.dataStore ?? v.volumeSource?.dataStore;
+            const source = store
+              ? `${store.container}@${store.alias}`
+              : v.publicGit
+                ? v.publicGit.url
+                : "scratch";
+            return `${source}:${v.mountPath}:${v.permission ?? "RO"}`;
+          })
           .join(", "),
       ],
       ["created", job.createdAt],
