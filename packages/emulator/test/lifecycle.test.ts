@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { canTransition } from "@ai-training/client";
 import { type EmulatorProcess, startEmulatorProcess } from "../src/testing.js";
@@ -219,6 +222,45 @@ describe("job lifecycle on a real emulator process", () => {
       assert.equal(answer.status, 404, `${method} ${path}`);
       assert.match(answer.body.message, new RegExp(id));
     }
+  });
+});
+
+describe("images and commands", () => {
+  let emulator: EmulatorProcess;
+  let imageDir: string;
+  before(async () => {
+    imageDir = mkdtempSync(path.join(os.tmpdir(), "emulator-image-"));
+    writeFileSync(
+      path.join(imageDir, "train.py"),
+      'import os\nprint("trained", os.getcwd(), os.environ["EPOCHS"])\n',
+    );
+    emulator = await startEmulatorProcess({ images: { "pytorch/pytorch:2.0.0": imageDir } });
+  });
+  after(async () => {
+    await emulator.stop();
+    rmSync(imageDir, { recursive: true, force: true });
+  });
+
+  test("an --image folder is the job's /workspace and `python` runs even where only python3 exists", async () => {
+    const job = await submit(emulator, {
+      image: "pytorch/pytorch:2.0.0",
+      command: ["python", "train.py"],
+      envVars: [{ name: "EPOCHS", value: "3" }],
+    });
+    const final = await waitForFinal(emulator, job.id);
+    const log = await call(emulator, "GET", `/v1/job/${job.id}/log`);
+    assert.equal(final.status.state, "DONE", log.text);
+    assert.match(log.text, /trained \/workspace 3/);
+  });
+
+  test("a job with no command, on an image without a known default command, says so and ends DONE", async () => {
+    const job = await submit(emulator, { image: "some/unknown-image:1" });
+    const final = await waitForFinal(emulator, job.id);
+    assert.equal(final.status.state, "DONE");
+    assert.equal(final.status.exitCode, 0);
+    const log = await call(emulator, "GET", `/v1/job/${job.id}/log`);
+    assert.equal(log.text.trimEnd().split("\n").length, 1, log.text);
+    assert.match(log.text, /some\/unknown-image:1/);
   });
 });
 
