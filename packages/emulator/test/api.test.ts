@@ -248,6 +248,14 @@ describe("listing, labels and delete", () => {
     assert.equal(future.body.metadata.total, 0);
     const past = await call<List>(emulator, "GET", "/v1/job?updatedAfter=2000-01-01T00:00:00Z");
     assert.equal(past.body.metadata.total, 3);
+    const before2000 = await call<List>(emulator, "GET", "/v1/job?updatedBefore=2000-01-01T00:00:00Z");
+    assert.equal(before2000.body.metadata.total, 0);
+    const beforeFuture = await call<List>(
+      emulator,
+      "GET",
+      "/v1/job?updatedBefore=2999-01-01T00:00:00%2B02:00",
+    );
+    assert.equal(beforeFuture.body.metadata.total, 3);
   });
 
   test("PUT label sets and removes a label, and refuses ovh/ keys", async () => {
@@ -274,6 +282,16 @@ describe("listing, labels and delete", () => {
     });
     assert.equal(reserved.status, 400);
     assert.match(reserved.body.message, /ovh\//);
+    const invalid = await call<{ message: string }>(emulator, "PUT", `/v1/job/${id}/label`, {
+      body: { name: "has space", value: "x" },
+    });
+    assert.equal(invalid.status, 400);
+    assert.match(invalid.body.message, /label key 'has space' is not valid/);
+    const missing = await call<{ message: string }>(emulator, "PUT", `/v1/job/${id}/label`, {
+      body: { value: "x" },
+    });
+    assert.equal(missing.status, 400);
+    assert.match(missing.body.message, /name is required/);
   });
 
   test("deleting an active job needs force; with force it is stopped first; then 404", async () => {
@@ -292,6 +310,14 @@ describe("listing, labels and delete", () => {
     assert.equal((await call(emulator, "GET", `/v1/job/${job.id}`)).status, 404);
     assert.equal((await call(emulator, "GET", `/v1/job/${job.id}/log`)).status, 404);
     assert.equal((await call(emulator, "DELETE", `/v1/job/${job.id}`)).status, 404);
+  });
+
+  test("a bodyless PUT sent with Content-Type application/json is accepted (kill)", async () => {
+    const response = await fetch(`${emulator.url}/v1/job/${ids.a}/kill`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${emulator.token}`, "content-type": "application/json" },
+    });
+    assert.equal(response.status, 204);
   });
 
   test("deleting an ended job needs no force", async () => {

@@ -17,7 +17,14 @@ import type {
 } from "../runtime/types.js";
 import { DataSyncError, JobStartError } from "../runtime/types.js";
 import type { JobStore } from "../store/store.js";
-import { buildJob, type JobContext, SpecError, withPlatformLabels } from "./jobs.js";
+import {
+  buildJob,
+  checkLabelKey,
+  type JobContext,
+  PLATFORM_LABEL_PREFIX,
+  SpecError,
+  withPlatformLabels,
+} from "./jobs.js";
 
 /** Raised for a request the job's current state forbids; the message says what to do instead. */
 export class JobStateError extends Error {
@@ -208,9 +215,12 @@ export class Engine extends EventEmitter {
 
   /** Sets a label (or removes it with a null value). Keys `ovh/` belong to the platform. */
   setLabel(id: string, name: string, value: string | null): void {
-    if (name.startsWith("ovh/")) {
-      throw new SpecError(`label name '${name}' is reserved: keys starting with ovh/ belong to the platform`);
+    if (name.startsWith(PLATFORM_LABEL_PREFIX)) {
+      throw new SpecError(
+        `label name '${name}' is reserved: keys starting with ${PLATFORM_LABEL_PREFIX} belong to the platform; pick another name`,
+      );
     }
+    checkLabelKey(name, "label");
     const job = this.get(id);
     const labels = { ...(job.spec.labels ?? {}) };
     if (value === null) delete labels[name];
