@@ -16,6 +16,7 @@ export interface Context {
   client(): Promise<AITrainingClient>;
 }
 
+/** The context of one command run, from its parsed flags and the environment. */
 export function makeContext(parsed: Parsed, env: NodeJS.ProcessEnv = process.env): Context {
   const output = (parsed.flags.output as string | undefined) ?? "table";
   if (output !== "table" && output !== "json") {

@@ -8,6 +8,8 @@ import {
   ConnectionError,
   errorForStatus,
   JobFailedError,
+  RateLimitError,
+  ServerError,
   UnexpectedAnswerError,
   ValidationError,
   WaitTimeoutError,
@@ -18,6 +20,7 @@ import {
   type AttemptFailure,
   DEFAULT_RETRY,
   parseRetryAfter,
+  RETRYABLE_STATUSES,
   type RetryOptions,
   retryDelay,
   sleep,
@@ -413,7 +416,9 @@ export class AITrainingClient {
   /**
    * Reads the job every `interval` ms until it reaches a target state, and returns it. Throws
    * `JobFailedError` at once when the job reaches a failure state or any final state that is not a target,
-   * and `WaitTimeoutError` (with the last state and how long it waited) when `timeout` passes first.
+   * and `WaitTimeoutError` (with the last state and how long it waited) when `timeout` passes first. A read
+   * that fails with a transient error (connection, 429, 502/503/504) after its retries is skipped, up to
+   * `WAIT_TOLERATED_FAILED_READS` in a row; any other error ends the wait.
    */
   async waitForJob(jobId: string, options: WaitForJobOptions = {}): Promise<Job> {
     const targets = options.targetStates ?? DEFAULT_TARGET_STATES;
@@ -440,8 +445,24 @@ export class AITrainingClient {
     }
     const started = Date.now();
     let previous: JobState | undefined;
+    let failedReads = 0;
     for (;;) {
-      const job = await this.getJob(jobId, { signal });
+      let job: Job;
+      try {
+        job = await this.getJob(jobId, { signal });
+        failedReads = 0;
+      } catch (error) {
+        // A wait may last hours: a read that failed even after its retries (the API briefly down or
+        // rate limiting) skips this check instead of ending the wait, a few times in a row at most.
+        failedReads += 1;
+        const waited = Date.now() - started;
+        if (!isTransient(error) || failedReads > WAIT_TOLERATED_FAILED_READS) throw error;
+        if (timeout !== undefined && waited >= timeout) {
+          throw new WaitTimeoutError(jobId, previous ?? "unknown", waited, timeout);
+        }
+        await sleep(timeout === undefined ? interval : Math.min(interval, timeout - waited), signal);
+        continue;
+      }
       const state = job.status.state;
       if (state !== previous) {
         onStateChange?.(job, previous);
@@ -581,6 +602,17 @@ export class AITrainingClient {
   #redact(text: string): string {
     return text.includes(this.#token) ? text.split(this.#token).join("[redacted]") : text;
   }
+}
+
+/** Reads in a row that `waitForJob` lets fail (each after its own retries) before it gives up. */
+export const WAIT_TOLERATED_FAILED_READS = 3;
+
+function isTransient(error: unknown): boolean {
+  return (
+    error instanceof ConnectionError ||
+    error instanceof RateLimitError ||
+    (error instanceof ServerError && RETRYABLE_STATUSES.has(error.status))
+  );
 }
 
 function jobPath(jobId: string): string {

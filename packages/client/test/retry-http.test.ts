@@ -276,3 +276,20 @@ test("waitForJob keeps an unknown state visible and keeps waiting through it", a
   assert.equal(done.status.state, "DONE");
   assert.deepEqual(seenStates, ["WARMING_UP", "SOMETHING_NEW", "DONE"]);
 });
+
+test("waitForJob rides out a short outage but not a long one", async () => {
+  const noRetry = () => new AITrainingClient({ token: TOKEN, endpoint, retry: { maxRetries: 0 } });
+  reset((_req, res, n) =>
+    n <= 3
+      ? send(res, 503, { message: "down" })
+      : send(res, 200, { ...job, status: { state: "DONE", history: [] } }),
+  );
+  assert.equal((await noRetry().waitForJob("j1", { interval: 5 })).status.state, "DONE");
+  assert.equal(count, 4);
+  reset((_req, res) => send(res, 503, { message: "down" }));
+  await assert.rejects(noRetry().waitForJob("j1", { interval: 5 }), ServerError);
+  assert.equal(count, 4, "three failed reads are tolerated, the fourth ends the wait");
+  reset((_req, res) => send(res, 401, { message: "token revoked" }));
+  await assert.rejects(noRetry().waitForJob("j1", { interval: 5 }), AuthenticationError);
+  assert.equal(count, 1, "an error that is not transient ends the wait at once");
+});
