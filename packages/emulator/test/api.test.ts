@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Job } from "@ai-training/client";
+import { CONTRACT_ID, createValidators, describeErrors, loadContract } from "../src/server/contract.js";
 import { type EmulatorProcess, startEmulatorProcess } from "../src/testing.js";
 import { call, submit, waitForFinal, waitForLog, waitForState } from "./helpers.js";
 
@@ -326,5 +327,44 @@ describe("listing, labels and delete", () => {
     assert.equal((await call(emulator, "GET", `/v1/job/${id}`)).status, 404);
     const list = await call<List>(emulator, "GET", "/v1/job");
     assert.ok(!list.body.items.some((j) => j.id === id));
+  });
+});
+
+describe("answers follow the contract", () => {
+  let emulator: EmulatorProcess;
+  before(async () => {
+    emulator = await startEmulatorProcess();
+  });
+  after(() => emulator.stop());
+
+  test("a job in several states, a list, the flavors and /v1/me validate against contract/openapi.json", async () => {
+    const { body: ajv } = createValidators(loadContract());
+    const check = (schema: string, value: unknown) => {
+      const validate = ajv.compile({ $ref: `${CONTRACT_ID}#/components/schemas/${schema}` });
+      assert.ok(validate(value), `${schema}: ${describeErrors(validate.errors ?? [], "body")}`);
+    };
+    const storage = `${emulator.dataDir}/object-storage/GRA/out`;
+    const queued = await submit(emulator, {
+      image: "busybox",
+      command: ["sh", "-c", "echo hi > /out/file.txt"],
+      volumes: [{ mountPath: "/out", permission: "RW", dataStore: { alias: "GRA", container: "out" } }],
+      sshPublicKeys: ["ssh-ed25519 AAAA test"],
+    });
+    check("Job", queued);
+    const done = await waitForFinal(emulator, queued.id);
+    assert.equal(done.status.state, "DONE", done.status.info?.message);
+    check("Job", done);
+    assert.ok((done.status.dataSync ?? []).length > 0, `dataSync entries: ${storage}`);
+    const failed = await waitForFinal(
+      emulator,
+      (await submit(emulator, { image: "busybox", command: ["false"] })).id,
+    );
+    check("Job", failed);
+    const list = await call(emulator, "GET", "/v1/job");
+    check("JobList", list.body);
+    const flavors = await call<unknown[]>(emulator, "GET", "/v1/capabilities/flavor");
+    for (const flavor of flavors.body) check("Flavor", flavor);
+    check("Me", (await call(emulator, "GET", "/v1/me")).body);
+    check("Error", (await call(emulator, "GET", "/v1/job/nope")).body);
   });
 });

@@ -360,6 +360,7 @@ function sendLogs(engine: Engine, store: JobStore, request: FastifyRequest, repl
   engine.on(`log:${id}`, onLine);
   engine.once(`final:${id}`, onEnd);
   engine.once(`deleted:${id}`, onEnd);
-  request.raw.on("close", unsubscribe);
+  // The response closes when the stream ends or the client goes away; either way, stop listening.
+  reply.raw.on("close", unsubscribe);
   return reply.send(stream);
 }
