@@ -52,3 +52,8 @@ def test_failed_training_fails_the_submit_and_is_still_cleaned_up(
     task_log = out + err
     assert "exit code 7" in task_log and "diverged" in task_log
     assert TOKEN not in task_log
+
+
+def test_sensor_in_reschedule_mode_ends_when_the_job_is_done(airflow_db: str, emulator: Emulator) -> None:
+    dag = _dag("provider_sensor_reschedule.py", "provider_sensor_reschedule")
+    assert _states(dag.test()) == {"submit_job": "success", "job_done": "success"}
