@@ -13,7 +13,7 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { installCleanup, removeOnExit, run, stopAll, tail } from "./lib/proc.mjs";
 import {
   airflowEnv,
@@ -22,6 +22,7 @@ import {
   ensureAirflowDb,
   ensureNodeModules,
   ensureVenv,
+  isolatedDagFile,
   PYTHON,
   prepareAirflowHome,
   ROOT,
@@ -191,6 +192,7 @@ async function main() {
     const home = join(DEMO_DIR, "airflow");
     rmSync(home, { recursive: true, force: true });
     prepareAirflowHome(home, migratedDb);
+    const dagFile = isolatedDagFile(join(home, "dags"), DAG_FILE);
     const logFile = join(DEMO_DIR, "airflow-dags-test.log");
     say(`DAG file ${relative(ROOT, DAG_FILE)}; full Airflow output in ${relative(ROOT, logFile)}`);
     say(
@@ -205,10 +207,11 @@ async function main() {
         `  ... ${running} still running (${elapsed()})${job ? `; job ${job.id} is ${job.status?.state}` : ""}`,
       );
     }, 15_000);
-    const result = await run(join(VENV_BIN, "airflow"), ["dags", "test", DAG_ID, "-f", DAG_FILE], {
+    const result = await run(join(VENV_BIN, "airflow"), ["dags", "test", DAG_ID, "-f", dagFile], {
       cwd: ROOT,
       env: airflowEnv(home, {
         ...EMULATOR_RUN_SETTINGS,
+        AIRFLOW__CORE__DAGS_FOLDER: dirname(dagFile),
         AIRFLOW_CONN_OVH_AI_TRAINING_DEFAULT: airflowConnection(emulator),
       }),
       logFile,

@@ -11,11 +11,19 @@
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { AITrainingClient, isFinalState } from "@ai-training/client";
 import { airflowConnection, DATASET, putObjects, startEmulator } from "./emulator.mjs";
 import { removeOnExit, run, tail } from "./proc.mjs";
-import { airflowEnv, EMULATOR_RUN_SETTINGS, PYTHON, prepareAirflowHome, ROOT, VENV_BIN } from "./setup.mjs";
+import {
+  airflowEnv,
+  EMULATOR_RUN_SETTINGS,
+  isolatedDagFile,
+  PYTHON,
+  prepareAirflowHome,
+  ROOT,
+  VENV_BIN,
+} from "./setup.mjs";
 
 export const DAGS_DIR = join(ROOT, "examples", "dags");
 export const SEED_DOCUMENT = join(ROOT, "..", "shared", "seed", "ai-training.md");
@@ -207,10 +215,12 @@ export async function runExample(example, { migratedDb, logDir, timeoutMs = 10 *
     for (const [alias, container, prefix] of EXAMPLE_DATA)
       putObjects(emulator.dataDir, alias, container, [DATASET], prefix);
     const home = prepareAirflowHome(join(work, "airflow"), migratedDb);
-    const result = await run(join(VENV_BIN, "airflow"), ["dags", "test", example.dagId, "-f", example.file], {
+    const dagFile = isolatedDagFile(join(work, "dags"), example.file);
+    const result = await run(join(VENV_BIN, "airflow"), ["dags", "test", example.dagId, "-f", dagFile], {
       cwd: ROOT,
       env: airflowEnv(home, {
         ...EMULATOR_RUN_SETTINGS,
+        AIRFLOW__CORE__DAGS_FOLDER: dirname(dagFile),
         AIRFLOW_CONN_OVH_AI_TRAINING_DEFAULT: airflowConnection(emulator),
       }),
       logFile,
@@ -279,9 +289,8 @@ export async function runConnectionExample({ migratedDb }) {
       return { ok: false, problems: [`add_connection.sh failed:\n${tail(added.stdout + added.stderr, 15)}`] };
     const check = [
       "import json",
-      "from airflow.models.connection import Connection",
-      "from airflow.settings import Session",
       "from airflow import settings",
+      "from airflow.models.connection import Connection",
       "settings.configure_orm()",
       "c = settings.Session().query(Connection).filter_by(conn_id='ovh_ai_training_default').one()",
       "print(json.dumps({'conn_type': c.conn_type, 'login': c.login, 'password_set': c.password == 'your-ai-token-here'}))",

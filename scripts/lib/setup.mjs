@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { run, tail } from "./proc.mjs";
 
@@ -201,4 +201,16 @@ export function prepareAirflowHome(home, migratedDb) {
   mkdirSync(home, { recursive: true });
   copyFileSync(migratedDb, join(home, "airflow.db"));
   return home;
+}
+
+/**
+ * A DAGs folder holding only a copy of `dagFile`; returns the copy's path, for `airflow dags test -f` (which
+ * wants a file inside the DAGs folder). `dags test` syncs the whole DAGs folder into the database, so with one
+ * file there a run parses one file, and a broken neighbour cannot fail it.
+ */
+export function isolatedDagFile(dir, dagFile) {
+  mkdirSync(dir, { recursive: true });
+  const copy = join(dir, basename(dagFile));
+  copyFileSync(dagFile, copy);
+  return copy;
 }
