@@ -1,11 +1,11 @@
 /** The `ai-training` command line as users run it: a real process, against a real emulator process. */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { AITrainingClient, type Job } from "@ai-training/client";
 
 const BIN = fileURLToPath(new URL("../src/bin.js", import.meta.url));
@@ -153,6 +153,58 @@ describe("version and help", () => {
     const run = await cli(["job", "launch"]);
     assert.equal(run.code, 2);
     assert.match(run.stderr, /unknown command "job launch".*submit/);
+  });
+});
+
+describe("what each command loads", () => {
+  /** Runs the command line with a module hook that lists every file it loads. */
+  function loadedFiles(args: string[]): string[] {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "cli-loads-"));
+    try {
+      const hooks = path.join(dir, "hooks.mjs");
+      writeFileSync(
+        hooks,
+        "export async function resolve(specifier, context, next) {\n" +
+          "  const result = await next(specifier, context);\n" +
+          '  if (result.url.startsWith("file:")) process.stderr.write("LOADED " + result.url + "\\n");\n' +
+          "  return result;\n}\n",
+      );
+      const register = path.join(dir, "register.mjs");
+      writeFileSync(
+        register,
+        `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+      );
+      const result = spawnSync(process.execPath, ["--import", pathToFileURL(register).href, BIN, ...args], {
+        encoding: "utf8",
+        env: { ...process.env, OVH_AI_TRAINING_TOKEN: "t", OVH_AI_TRAINING_ENDPOINT: "http://127.0.0.1:1" },
+      });
+      return [...result.stderr.matchAll(/^LOADED (\S+)$/gm)].map((match) => match[1] as string);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  test("--version loads nothing but bin.js", () => {
+    const files = loadedFiles(["--version"]);
+    assert.deepEqual(
+      files.map((file) => file.replace(/^.*\/packages\//, "")),
+      ["cli/dist/src/bin.js"],
+    );
+  });
+
+  test("job and account commands never load the emulator; the emulator command does", () => {
+    for (const args of [["job", "get", "x"], ["me"], ["job", "submit", "--help"], ["flavor", "list"]]) {
+      const files = loadedFiles(args);
+      assert.ok(
+        files.some((file) => file.includes("/cli/dist/src/main.js")),
+        `${args.join(" ")} ran`,
+      );
+      assert.ok(
+        !files.some((file) => file.includes("/packages/emulator/")),
+        `${args.join(" ")} loaded the emulator`,
+      );
+    }
+    assert.ok(loadedFiles(["emulator", "--help"]).some((file) => file.includes("/packages/emulator/")));
   });
 });
 
