@@ -238,6 +238,11 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
     return EXIT.usage;
   }
   const cmd = COMMANDS[name] as Command;
+  // `ai-training job logs ID --follow | head` closes the pipe early: that is the reader being done, not a failure.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(EXIT.ok);
+    throw error;
+  });
   const rest = argv.slice(name.split(" ").length);
   let token: string | undefined;
   let jobId: string | undefined;
