@@ -44,6 +44,7 @@ Options:
   --fault-seed N           seed of the fault sequence (default 1)
   --allow-remote           allow a --host that is not loopback (no TLS: tokens would cross the network)
   --log-level LEVEL        log requests on stderr at this level (info, debug...); quiet by default
+  --stop-on-stdin-close    stop as on SIGTERM when stdin closes (a parent that dies leaves no emulator behind)
   --help                   show this help
 
 A job that reaches its timeout goes TIMEOUT, FINALIZING, then INTERRUPTED with status.info.code "TIMEOUT".
@@ -74,6 +75,7 @@ const EMULATOR_FLAGS = {
   "fault-seed": { value: true },
   "allow-remote": { value: false },
   "log-level": { value: true },
+  "stop-on-stdin-close": { value: false },
   help: { value: false },
 } as const;
 
@@ -157,6 +159,7 @@ export async function emulatorCommand(argv: readonly string[]): Promise<number> 
     }
     throw error;
   }
+  const stopWithStdin = argv.includes("--stop-on-stdin-close");
   let generatedToken: string | undefined;
   const envToken = process.env[TOKEN_ENV]?.trim();
   if (options.operatorTokens.length === 0 && envToken) {
@@ -187,13 +190,13 @@ export async function emulatorCommand(argv: readonly string[]): Promise<number> 
 
   await new Promise<void>((resolve) => {
     let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
+    const stop = (why: string, again: string) => {
       if (stopping) {
-        process.stderr.write(`received ${signal} again while stopping; exiting now\n`);
+        process.stderr.write(`${again}; exiting now\n`);
         process.exit(1);
       }
       stopping = true;
-      process.stderr.write(`received ${signal}: interrupting active jobs and stopping\n`);
+      process.stderr.write(`${why}: interrupting active jobs and stopping\n`);
       emulator.close().then(resolve, (error: unknown) => {
         process.stderr.write(
           `error while stopping: ${error instanceof Error ? error.message : String(error)}\n`,
@@ -201,8 +204,17 @@ export async function emulatorCommand(argv: readonly string[]): Promise<number> 
         resolve();
       });
     };
+    const onSignal = (signal: NodeJS.Signals) =>
+      stop(`received ${signal}`, `received ${signal} again while stopping`);
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
+    if (stopWithStdin) {
+      // The parent holds our stdin open; when it dies, even by SIGKILL, the pipe closes and we stop.
+      process.stdin.on("data", () => undefined);
+      process.stdin.once("close", () => {
+        if (!stopping) stop("stdin closed (the parent process went away)", "stdin closed");
+      });
+    }
   });
   return 0;
 }

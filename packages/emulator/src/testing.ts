@@ -88,6 +88,9 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions = {})
     readToken,
     "--stop-grace-ms",
     String(options.stopGraceMs ?? 2000),
+    // If this test process dies without stopping the emulator (even by SIGKILL), the emulator's stdin
+    // closes and it stops its jobs and exits: no orphan either way.
+    "--stop-on-stdin-close",
   ];
   if (options.slots !== undefined) args.push("--slots", String(options.slots));
   for (const [image, dir] of Object.entries(options.images ?? {})) args.push("--image", `${image}=${dir}`);
@@ -100,7 +103,7 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions = {})
   args.push(...(options.args ?? []));
 
   const child = spawn(process.execPath, args, {
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["pipe", "pipe", "pipe"],
     env: { ...process.env, ...options.env },
   });
   children.add(child);

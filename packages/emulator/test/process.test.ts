@@ -107,6 +107,29 @@ describe("the emulator process", () => {
     }
   });
 
+  test("an emulator started by startEmulatorProcess stops when its parent is SIGKILLed", async () => {
+    const testing = path.join(path.dirname(MAIN), "testing.js");
+    const script = `import(${JSON.stringify(testing)}).then(async (t) => { const e = await t.startEmulatorProcess(); console.log("pid=" + e.pid); setInterval(() => {}, 1000); });`;
+    const parent = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    parent.stdout.setEncoding("utf8");
+    const emulatorPid = await new Promise<number>((resolve, reject) => {
+      parent.stdout.on("data", (chunk: string) => {
+        out += chunk;
+        const match = /pid=(\d+)/.exec(out);
+        if (match) resolve(Number(match[1]));
+      });
+      parent.once("exit", () => reject(new Error(`parent exited early: ${out}`)));
+    });
+    assert.ok(isAlive(emulatorPid));
+    parent.kill("SIGKILL");
+    const gone = await waitUntilGone(emulatorPid);
+    if (!gone) process.kill(emulatorPid, "SIGKILL");
+    assert.ok(gone, `emulator ${emulatorPid} exited once its parent died`);
+  });
+
   test("without --token it makes one, prints it after the listening line, and it works", async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "emulator-token-"));
     dirs.push(dataDir);
