@@ -324,6 +324,7 @@ export class AITrainingClient {
     const recent: string[] = [];
     let first = true;
     let finishing = false;
+    let barrenDrops = 0;
     for (;;) {
       let skip = 0;
       const query = new URLSearchParams();
@@ -339,6 +340,7 @@ export class AITrainingClient {
       }
       first = false;
       let dropped = false;
+      let given = 0;
       try {
         const response = (await this.#send("GET", `${jobPath(jobId)}/log`, {
           signal,
@@ -355,12 +357,26 @@ export class AITrainingClient {
           if (position !== undefined) position += 1;
           recent.push(line);
           if (recent.length > 50) recent.shift();
+          given += 1;
           yield line;
         }
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
-        if (error instanceof ConnectionError || isStreamError(error)) dropped = true;
-        else throw error;
+        if (!(error instanceof ConnectionError || isStreamError(error))) throw error;
+        dropped = true;
+        // A stream that keeps dropping without giving a line is a connection problem, not a hiccup.
+        barrenDrops = given > 0 ? 0 : barrenDrops + 1;
+        if (barrenDrops > FOLLOW_MAX_BARREN_DROPS) {
+          throw error instanceof ConnectionError
+            ? error
+            : new ConnectionError({
+                endpoint: this.baseUrl,
+                request: { method: "GET", path: `${jobPath(jobId)}/log?${query}` },
+                jobId,
+                reason: `the log stream dropped ${barrenDrops} times in a row without a line`,
+                notSent: false,
+              });
+        }
       }
       if (finishing) return;
       const job = await this.getJob(jobId, { signal });
@@ -370,7 +386,7 @@ export class AITrainingClient {
         finishing = true;
         continue;
       }
-      if (!dropped) await sleep(reconnectInterval, signal);
+      await sleep(dropped ? Math.min(250 * barrenDrops, reconnectInterval) : reconnectInterval, signal);
     }
   }
 
@@ -603,6 +619,9 @@ export class AITrainingClient {
     return text.includes(this.#token) ? text.split(this.#token).join("[redacted]") : text;
   }
 }
+
+/** Log streams in a row that may drop before giving any line, before `followJobLogs` gives up. */
+const FOLLOW_MAX_BARREN_DROPS = 5;
 
 /** Reads in a row that `waitForJob` lets fail (each after its own retries) before it gives up. */
 export const WAIT_TOLERATED_FAILED_READS = 3;

@@ -293,3 +293,22 @@ test("waitForJob rides out a short outage but not a long one", async () => {
   await assert.rejects(noRetry().waitForJob("j1", { interval: 5 }), AuthenticationError);
   assert.equal(count, 1, "an error that is not transient ends the wait at once");
 });
+
+test("followJobLogs gives up with a ConnectionError when the stream keeps dropping without a line", async () => {
+  reset((req, res) => {
+    if (req.url === "/v1/job/j1") send(res, 200, { ...job, status: { state: "RUNNING", history: [] } });
+    else {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.flushHeaders();
+      setTimeout(() => req.socket.destroy(), 5);
+    }
+  });
+  await assert.rejects(
+    (async () => {
+      for await (const _line of client().followJobLogs("j1", { reconnectInterval: 5 })) {
+        // no line ever comes
+      }
+    })(),
+    (error: unknown) => error instanceof ConnectionError && /dropped 6 times in a row/.test(error.message),
+  );
+});
