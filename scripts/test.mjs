@@ -192,6 +192,7 @@ async function nodeTests(built) {
       check(`node --test packages/${name}`, false, "not built: see the build step");
       continue;
     }
+    say(`...  node --test packages/${name}/dist/test/`);
     const result = await run(process.execPath, ["--test", "--test-reporter=tap", dir], {
       cwd: ROOT,
       timeoutMs: 15 * 60_000,
@@ -225,6 +226,7 @@ async function pythonTests() {
     return;
   }
   const report = join(tmpdir(), `ai-training-pytest-${process.pid}.xml`);
+  say("...  pytest provider/tests (each test talks to a real emulator; a minute or two)");
   const result = await run(
     PYTHON,
     ["-m", "pytest", "tests", "-q", "-p", "no:cacheprovider", `--junitxml=${report}`],

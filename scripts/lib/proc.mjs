@@ -7,6 +7,9 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createWriteStream, rmSync } from "node:fs";
 
+/** Seconds between two "still running" lines of a long command. */
+const heartbeatMs = 20_000;
+
 /** @type {Set<import("node:child_process").ChildProcess>} */
 const live = new Set();
 
@@ -87,13 +90,21 @@ export function start(command, args, options = {}) {
 
 /**
  * Runs a command to its end. Output is kept (last `keep` characters of each stream) and, when `logFile`
- * is given, written there in full; `onLine` sees each line of both streams as it comes.
+ * is given, written there in full; `onLine` sees each line of both streams as it comes; `heartbeat`, when
+ * given, is called with a "still running" line every 20 s.
  * Never throws for a non-zero exit: the caller decides what the exit code means.
  * @returns {Promise<{ code: number | null, signal: string | null, stdout: string, stderr: string, ms: number, error?: Error }>}
  */
 export async function run(command, args, options = {}) {
-  const { logFile, onLine, timeoutMs, keep = 200_000, input, ...spawnOptions } = options;
+  const { logFile, onLine, timeoutMs, keep = 200_000, input, heartbeat, ...spawnOptions } = options;
   const startedAt = Date.now();
+  // A long quiet command (npm ci compiling better-sqlite3, pip resolving Airflow) still shows it is alive.
+  const beat = heartbeat
+    ? setInterval(
+        () => heartbeat(`... still running (${Math.round((Date.now() - startedAt) / 1000)} s)`),
+        heartbeatMs,
+      )
+    : undefined;
   const child = start(command, args, {
     ...spawnOptions,
     stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
@@ -130,6 +141,7 @@ export async function run(command, args, options = {}) {
     child.on("close", (c, s) => resolve([c, s]));
   });
   clearTimeout(timer);
+  clearInterval(beat);
   if (onLine) {
     for (const stream of /** @type {const} */ (["stdout", "stderr"]))
       if (pending[stream]) onLine(pending[stream], stream);

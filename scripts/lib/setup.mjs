@@ -44,7 +44,11 @@ export async function ensureNodeModules(say) {
   const fresh = existsSync(hidden) && statSync(hidden).mtimeMs >= statSync(lock).mtimeMs;
   if (fresh) return false;
   say("installing the npm workspace (npm ci; the first time builds better-sqlite3, about a minute)");
-  const result = await run("npm", ["ci", "--no-audit", "--no-fund"], { cwd: ROOT, timeoutMs: 15 * 60_000 });
+  const result = await run("npm", ["ci", "--no-audit", "--no-fund"], {
+    cwd: ROOT,
+    timeoutMs: 15 * 60_000,
+    heartbeat: (line) => say(`  npm ci ${line}`),
+  });
   if (result.code !== 0) {
     throw new StepError(
       "npm ci",
@@ -122,6 +126,7 @@ export async function ensureVenv(say) {
     {
       cwd: ROOT,
       timeoutMs: 30 * 60_000,
+      heartbeat: (line) => say(`  pip ${line}`),
       onLine: (line) => {
         // One line per distribution collected keeps a long install visibly alive without flooding.
         if (/^(Collecting|Successfully installed)/.test(line)) {
