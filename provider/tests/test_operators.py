@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import structlog
 
 from apache_airflow_provider_ovhcloud_ai import exceptions as exc
+from apache_airflow_provider_ovhcloud_ai.hooks.ai_training import OVHCloudAITrainingHook
 from apache_airflow_provider_ovhcloud_ai.operators.ai_training import (
     OVHCloudAITrainingDeleteJobOperator,
     OVHCloudAITrainingGetJobOperator,
@@ -19,7 +22,7 @@ from apache_airflow_provider_ovhcloud_ai.operators.ai_training import (
     OVHCloudAITrainingSubmitJobOperator,
     OVHCloudAITrainingWaitForJobOperator,
 )
-from conftest import IMAGE, TOKEN, Emulator, FakeTaskInstance, context_for, python_command
+from conftest import IMAGE, TOKEN, Emulator, FakeTaskInstance, connection_json, context_for, python_command
 
 
 class TaskLog:
@@ -294,3 +297,48 @@ def test_deferrable_wait_raises_the_same_failure_as_a_blocking_one(emulator: Emu
     with pytest.raises(exc.JobFailedError, match="exit code 2") as info:
         op.execute_complete({}, event)
     assert "oops" in str(info.value)
+
+
+@pytest.fixture(scope="module")
+def slow_emulator(tmp_path_factory: pytest.TempPathFactory, emulator: Emulator) -> Iterator[Emulator]:
+    from conftest import start_emulator
+
+    emu = start_emulator(tmp_path_factory.mktemp("slow"), "--fault-latency-ms", "1500")
+    # Same server, two connections: one whose requests give up before the server answers.
+    os.environ["AIRFLOW_CONN_OVH_IMPATIENT"] = json.dumps(
+        {
+            "conn_type": "generic",
+            "login": "gra",
+            "password": TOKEN,
+            "host": emu.url,
+            "extra": {"request_timeout": 0.5},
+        }
+    )
+    os.environ["AIRFLOW_CONN_OVH_PATIENT"] = connection_json(emu.url)
+    yield emu
+    emu.stop()
+
+
+def test_a_submit_lost_in_flight_is_sent_once_and_a_retry_leaves_one_job(
+    slow_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[str] = []
+    original = httpx.Client.send
+
+    def counting_send(self: httpx.Client, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        sent.append(request.method)
+        return original(self, request, **kwargs)
+
+    monkeypatch.setattr(httpx.Client, "send", counting_send)
+    first_try = _submit(ovh_conn_id="ovh_impatient", command=["sleep", "30"])
+    with pytest.raises(exc.ApiConnectionError, match=slow_emulator.url):
+        first_try.execute(context_for(FakeTaskInstance(task_id="lost_submit", try_number=1)))
+    # The reads that look for the job were retried; the submit itself went out once.
+    assert sent.count("POST") == 1 and sent.count("GET") > 1
+    retry = _submit(ovh_conn_id="ovh_patient", command=["sleep", "30"])
+    job = retry.execute(context_for(FakeTaskInstance(task_id="lost_submit", try_number=2)))
+    patient = OVHCloudAITrainingHook("ovh_patient")
+    assert [j["id"] for j in patient.list_jobs(label_selector={"airflow-task-id": "lost_submit"})] == [
+        job["id"]
+    ]
+    patient.delete_job(job["id"], force=True)

@@ -34,6 +34,7 @@ _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 #: Lines of the job's log a failure message carries.
 FAILURE_LOG_LINES = 20
 _LOG_PAGE_SIZE = 1000
+DEFAULT_REQUEST_TIMEOUT = 30.0
 
 # httpx logs every request at INFO; in a task log that is one line per poll and drowns the state changes
 # the user wants to see. Quieted only when nobody configured that logger.
@@ -49,6 +50,7 @@ class ApiSettings:
     region: str | None
     base_url: str
     token: str = field(repr=False)
+    request_timeout: float = 30.0
 
 
 #: A function told of every poll of a blocking wait: ``(job, state_changed)``.
@@ -65,7 +67,8 @@ class OVHCloudAITrainingHook(BaseHook):
 
     :param ovh_conn_id: Airflow connection id.
     :param region: region that overrides the connection's login.
-    :param request_timeout: seconds one HTTP request may take.
+    :param request_timeout: seconds one HTTP request may take (default: the connection's
+        ``request_timeout`` extra, else 30).
     :param retry: how reads, kill and delete are retried (see :class:`RetryPolicy`).
     """
 
@@ -79,14 +82,14 @@ class OVHCloudAITrainingHook(BaseHook):
         ovh_conn_id: str = default_conn_name,
         region: str | None = None,
         *,
-        request_timeout: float = 30.0,
+        request_timeout: float | None = None,
         retry: RetryPolicy | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.ovh_conn_id = ovh_conn_id
         self.region = region
-        self.request_timeout = request_timeout
+        self._request_timeout = request_timeout
         self.retry = retry or RetryPolicy()
         self._settings: ApiSettings | None = None
         self._client: httpx.Client | None = None
@@ -112,7 +115,8 @@ class OVHCloudAITrainingHook(BaseHook):
         if not str(token).strip():
             raise exc.TokenNotFoundError(self.ovh_conn_id)
         _mask(str(token))
-        return ApiSettings(self.ovh_conn_id, region, base_url, str(token).strip())
+        timeout = _positive_float(extra.get("request_timeout"), DEFAULT_REQUEST_TIMEOUT)
+        return ApiSettings(self.ovh_conn_id, region, base_url, str(token).strip(), timeout)
 
     @property
     def settings(self) -> ApiSettings:
@@ -127,6 +131,11 @@ class OVHCloudAITrainingHook(BaseHook):
             conn = await self.aget_connection(self.ovh_conn_id)
             self._settings = self.settings_from_connection(conn)
         return self._settings
+
+    @property
+    def request_timeout(self) -> float:
+        """Seconds one HTTP request may take."""
+        return self._request_timeout or self.settings.request_timeout
 
     @property
     def base_url(self) -> str:
@@ -203,7 +212,7 @@ class OVHCloudAITrainingHook(BaseHook):
         json: Any = None,
     ) -> httpx.Response:
         settings = await self.asettings()
-        client = _shared_async_client(settings, self.request_timeout)
+        client = _shared_async_client(settings, self._request_timeout or settings.request_timeout)
         started = time.monotonic()
         retries = 0
         while True:
@@ -614,6 +623,14 @@ def _page_items(body: Any, current: int, size: int | None) -> tuple[list[dict[st
     if isinstance(page_count, int):
         return items, current < page_count and bool(items)
     return items, False
+
+
+def _positive_float(value: Any, default: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return default
+    return number if number > 0 else default
 
 
 def _reason(error: httpx.TransportError) -> str:
