@@ -501,6 +501,7 @@ describe("stop and delete", () => {
     const run = await cli(["job", "wait", job.id, "--timeout", "1", "--interval", "1"]);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /was still (QUEUED|INITIALIZING|PENDING|RUNNING) after waiting/);
+    assert.match(run.stderr, new RegExp(`next: .*ai-training job stop ${job.id}`));
     await client.deleteJob(job.id, { force: true });
   });
 

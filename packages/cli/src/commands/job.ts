@@ -262,8 +262,15 @@ async function waitAndReport(ctx: Context, id: string, args: WaitArgs): Promise<
   } catch (error) {
     if (live) stream.write("\r\x1b[2K");
     if (error instanceof JobFailedError && ctx.json) ctx.out(JSON.stringify(error.job, null, 2));
-    if (error instanceof JobFailedError || error instanceof WaitTimeoutError) {
-      ctx.err(`error: ${error.message}`);
+    if (error instanceof JobFailedError) {
+      ctx.err(`error: ${error.message}\nnext: ai-training job logs ${id} --tail 100`);
+      return 1;
+    }
+    if (error instanceof WaitTimeoutError) {
+      ctx.err(
+        `error: ${error.message}\nnext: wait again with a longer --timeout (ai-training job wait ${id}), ` +
+          `or stop it (ai-training job stop ${id})`,
+      );
       return 1;
     }
     throw error;
