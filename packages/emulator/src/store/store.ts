@@ -61,8 +61,11 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_updated_at ON jobs(updated_at);
 CREATE INDEX IF NOT EXISTS jobs_name ON jobs(name);
-CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, seq);
-CREATE INDEX IF NOT EXISTS jobs_user ON jobs(user_name, seq);
+DROP INDEX IF EXISTS jobs_state;
+DROP INDEX IF EXISTS jobs_user;
+-- With id in the index, a state or user filter combined with a label filter never reads the job rows.
+CREATE INDEX IF NOT EXISTS jobs_state_id ON jobs(state, seq, id);
+CREATE INDEX IF NOT EXISTS jobs_user_id ON jobs(user_name, seq, id);
 CREATE INDEX IF NOT EXISTS jobs_final ON jobs(final);
 CREATE TABLE IF NOT EXISTS labels (
   job_id TEXT NOT NULL,
