@@ -8,7 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowException
+try:
+    from airflow.sdk.exceptions import AirflowException
+except ImportError:  # Airflow 3.0 kept it in airflow.exceptions only
+    from airflow.exceptions import AirflowException  # type: ignore[no-redef,attr-defined]
 
 VALID_REGIONS: tuple[str, ...] = ("gra", "bhs")
 

@@ -128,7 +128,12 @@ class OVHCloudAITrainingHook(BaseHook):
     async def asettings(self) -> ApiSettings:
         """The resolved settings, read from the connection once without blocking the event loop."""
         if self._settings is None:
-            conn = await self.aget_connection(self.ovh_conn_id)
+            if hasattr(self, "aget_connection"):
+                conn = await self.aget_connection(self.ovh_conn_id)
+            else:  # pragma: no cover - Airflow releases before the async connection API
+                from asgiref.sync import sync_to_async
+
+                conn = await sync_to_async(self.get_connection)(self.ovh_conn_id)
             self._settings = self.settings_from_connection(conn)
         return self._settings
 
