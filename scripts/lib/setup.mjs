@@ -128,10 +128,14 @@ export async function ensureVenv(say) {
       timeoutMs: 30 * 60_000,
       heartbeat: (line) => say(`  pip ${line}`),
       onLine: (line) => {
-        // One line per distribution collected keeps a long install visibly alive without flooding.
-        if (/^(Collecting|Successfully installed)/.test(line)) {
+        // A line every 25 distributions keeps a long install visibly alive without flooding the output.
+        const collecting = /^Collecting (\S+)/.exec(line);
+        if (collecting) {
           shown += 1;
-          say(`  pip: ${line.length > 100 ? `${line.slice(0, 97)}...` : line}`);
+          if (shown % 25 === 1) say(`  pip: ${shown} distributions collected so far (now ${collecting[1]})`);
+        } else if (line.startsWith("Successfully installed")) {
+          shown += 1;
+          say(`  pip: installed ${line.split(" ").length - 2} distributions`);
         }
       },
     },
