@@ -132,6 +132,21 @@ describe("logs", () => {
     assert.match(bad.body.message, /tail must be >= 0/);
   });
 
+  test("a job printing 20,000 lines keeps every line, in order, with tail and paging exact", async () => {
+    const job = await submit(emulator, { image: "busybox", command: ["seq", "1", "20000"] });
+    await waitForState(emulator, job.id, "DONE");
+    const all = await call(emulator, "GET", `/v1/job/${job.id}/log`);
+    const lines = all.text.trimEnd().split("\n");
+    assert.equal(lines.length, 20000);
+    assert.ok(lines.every((line, i) => line === String(i + 1)));
+    assert.equal((await call(emulator, "GET", `/v1/job/${job.id}/log?tail=2`)).text, "19999\n20000\n");
+    assert.equal(
+      (await call(emulator, "GET", `/v1/job/${job.id}/log?page=3&size=5`)).text,
+      "11\n12\n13\n14\n15\n",
+    );
+    assert.equal((await call(emulator, "GET", `/v1/job/${job.id}/log?page=9999&size=5`)).text, "");
+  });
+
   test("lines written apart in time keep their order across stdout and stderr", async () => {
     const script = "echo a; sleep 0.2; echo b >&2; sleep 0.2; echo c; sleep 0.2; echo d >&2";
     const job = await submit(emulator, { image: "busybox", command: ["sh", "-c", script] });

@@ -95,9 +95,10 @@ export class JobStore {
   private readonly insertLabel;
   private readonly insertLog;
   private readonly maxLog;
-  private readonly countLogs;
   private readonly selectLogRange;
   private readonly selectNotFinal;
+  private readonly insertLogs: (lines: Array<[string, number, string, string]>) => void;
+  private pendingLogs: Array<[string, number, string, string]> = [];
   /** Next log line number per job that wrote in this process's lifetime. */
   private readonly nextLogNumber = new Map<string, number>();
 
@@ -122,10 +123,13 @@ export class JobStore {
     this.insertLabel = this.db.prepare("INSERT INTO labels (job_id, key, value) VALUES (?, ?, ?)");
     this.insertLog = this.db.prepare("INSERT INTO logs (job_id, n, stream, line) VALUES (?, ?, ?, ?)");
     this.maxLog = this.db.prepare<number | null>("SELECT MAX(n) FROM logs WHERE job_id = ?").pluck();
-    this.countLogs = this.db.prepare<number>("SELECT COUNT(*) FROM logs WHERE job_id = ?").pluck();
+    // A range of line numbers, not OFFSET: the primary key finds the first line at once.
     this.selectLogRange = this.db.prepare<LogLine>(
-      "SELECT stream, line FROM logs WHERE job_id = ? ORDER BY n LIMIT ? OFFSET ?",
+      "SELECT stream, line FROM logs WHERE job_id = ? AND n >= ? AND n < ? ORDER BY n",
     );
+    this.insertLogs = this.db.transaction((lines: Array<[string, number, string, string]>) => {
+      for (const entry of lines) this.insertLog.run(...entry);
+    });
     this.selectNotFinal = this.db
       .prepare<string>("SELECT doc FROM jobs WHERE final = 0 ORDER BY seq")
       .pluck();
@@ -188,6 +192,7 @@ export class JobStore {
 
   /** Removes a job with its labels and logs. Returns false when it did not exist. */
   delete(id: string): boolean {
+    this.flushLogs();
     let removed = false;
     this.db.transaction(() => {
       removed = this.deleteJobRow.run(id).changes > 0;
@@ -252,23 +257,37 @@ export class JobStore {
   appendLog(jobId: string, stream: "stdout" | "stderr", line: string): number {
     let n = this.nextLogNumber.get(jobId);
     if (n === undefined) n = (this.maxLog.get(jobId) ?? -1) + 1;
-    this.insertLog.run(jobId, n, stream, line);
+    // Lines are written in one transaction per event-loop turn: a job printing fast costs one commit
+    // per burst, not one per line. Every read flushes first, so readers never miss a line.
+    this.pendingLogs.push([jobId, n, stream, line]);
+    if (this.pendingLogs.length === 1) setImmediate(() => this.flushLogs());
     this.nextLogNumber.set(jobId, n + 1);
     return n;
   }
 
-  /** How many log lines the job has. */
+  /** Writes the buffered log lines. */
+  flushLogs(): void {
+    if (this.pendingLogs.length === 0 || !this.db.open) return;
+    const lines = this.pendingLogs;
+    this.pendingLogs = [];
+    this.insertLogs(lines);
+  }
+
+  /** How many log lines the job has (line numbers have no gaps, so the last one tells). */
   logCount(jobId: string): number {
-    return this.countLogs.get(jobId) ?? 0;
+    this.flushLogs();
+    return (this.maxLog.get(jobId) ?? -1) + 1;
   }
 
   /** Log lines `[offset, offset + limit)` in the order they were written. */
   logRange(jobId: string, offset: number, limit: number): LogLine[] {
-    return this.selectLogRange.all(jobId, limit, offset);
+    this.flushLogs();
+    return this.selectLogRange.all(jobId, offset, offset + limit);
   }
 
   /** Closes the database; later calls fail. */
   close(): void {
+    this.flushLogs();
     if (this.db.open) this.db.close();
   }
 
