@@ -32,3 +32,13 @@ def effective_check_interval(seconds: float) -> float:
     """``seconds``, capped by :func:`max_check_interval` when it is set."""
     cap = max_check_interval()
     return min(float(seconds), cap) if cap is not None else float(seconds)
+
+
+def default_deferrable() -> bool:
+    """Airflow's ``[operators] default_deferrable``, the default of every ``deferrable`` parameter here."""
+    try:
+        from airflow.sdk import conf
+
+        return bool(conf.getboolean("operators", "default_deferrable", fallback=False))
+    except Exception:
+        return False

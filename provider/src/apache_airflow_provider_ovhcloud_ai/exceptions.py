@@ -13,6 +13,8 @@ try:
 except ImportError:  # Airflow 3.0 kept it in airflow.exceptions only
     from airflow.exceptions import AirflowException  # type: ignore[no-redef,attr-defined]
 
+from apache_airflow_provider_ovhcloud_ai.lifecycle import DEFAULT_TARGET_STATES
+
 VALID_REGIONS: tuple[str, ...] = ("gra", "bhs")
 
 
@@ -126,7 +128,9 @@ class ApiConnectionError(OVHCloudAITrainingError):
 class JobFailedError(OVHCloudAITrainingError):
     """The job ended in a state that is not a target of the wait."""
 
-    def __init__(self, job: dict[str, Any], log_tail: str = "", targets: Sequence[str] = ("DONE",)) -> None:
+    def __init__(
+        self, job: dict[str, Any], log_tail: str = "", targets: Sequence[str] = DEFAULT_TARGET_STATES
+    ) -> None:
         status = job.get("status") or {}
         info = status.get("info") or {}
         self.job = job

@@ -17,6 +17,7 @@ from airflow.sdk import BaseOperator
 
 from apache_airflow_provider_ovhcloud_ai import exceptions as exc
 from apache_airflow_provider_ovhcloud_ai import job_spec, lifecycle
+from apache_airflow_provider_ovhcloud_ai.config import default_deferrable
 from apache_airflow_provider_ovhcloud_ai.links.ai_training import (
     JOB_LINK_ATTRIBUTE,
     OVHCloudAITrainingJobLink,
@@ -200,7 +201,7 @@ class OVHCloudAITrainingSubmitJobOperator(_AITrainingOperator):
         wait_timeout: int = 3600,
         ovh_conn_id: str = DEFAULT_CONN_ID,
         region: str | None = None,
-        deferrable: bool = False,
+        deferrable: bool = default_deferrable(),
         target_states: list[str] | None = None,
         failure_states: list[str] | None = None,
         stream_logs: bool = True,
@@ -413,7 +414,7 @@ class OVHCloudAITrainingWaitForJobOperator(_AITrainingOperator):
         check_interval: int | None = None,
         timeout: int = 3600,
         poke_interval: int | None = None,
-        deferrable: bool = False,
+        deferrable: bool = default_deferrable(),
         stream_logs: bool = True,
         **kwargs: Any,
     ) -> None:

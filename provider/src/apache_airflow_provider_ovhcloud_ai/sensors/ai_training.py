@@ -12,6 +12,7 @@ from airflow.sdk import BaseSensorOperator
 
 from apache_airflow_provider_ovhcloud_ai import exceptions as exc
 from apache_airflow_provider_ovhcloud_ai import lifecycle
+from apache_airflow_provider_ovhcloud_ai.config import default_deferrable
 from apache_airflow_provider_ovhcloud_ai.links.ai_training import (
     JOB_LINK_ATTRIBUTE,
     OVHCloudAITrainingJobLink,
@@ -48,7 +49,7 @@ class OVHCloudAITrainingJobSensor(BaseSensorOperator):
         failure_states: list[str] | None = None,
         ovh_conn_id: str = "ovh_ai_training_default",
         region: str | None = None,
-        deferrable: bool = False,
+        deferrable: bool = default_deferrable(),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
