@@ -269,6 +269,11 @@ async function main() {
     say(
       `job name    ${job.spec?.name}  (image ${job.spec?.image}, flavor ${job.spec?.resources?.flavor ?? "-"})`,
     );
+    const volumes = (job.spec?.volumes ?? []).map((v) => {
+      const store = v.dataStore ?? v.volumeSource?.dataStore ?? {};
+      return `${store.container}@${store.alias} -> ${v.mountPath} ${v.permission}`;
+    });
+    say(`volumes     ${volumes.join(", ")}`);
     printTimeline(job, seen);
     const state = job.status?.state;
     say(`final state ${state}, exit code ${job.status?.exitCode ?? "-"}`);
