@@ -300,3 +300,38 @@ describe("queueing with --slots", () => {
     assert.equal(log.text, "");
   });
 });
+
+describe("many jobs at once", () => {
+  let emulator: EmulatorProcess;
+  before(async () => {
+    emulator = await startEmulatorProcess({ slots: 3 });
+  });
+  after(() => emulator.stop());
+
+  test("30 jobs submitted together all end DONE, never more than --slots past QUEUED at a time", async () => {
+    const jobs = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        submit(emulator, { image: "busybox", command: ["sh", "-c", `echo job-${i}`] }),
+      ),
+    );
+    const finals = await Promise.all(jobs.map((job) => waitForFinal(emulator, job.id)));
+    assert.ok(finals.every((job) => job.status.state === "DONE"));
+    // Each job holds a slot from INITIALIZING to its final state; count the most held at one instant.
+    const events: Array<[number, number]> = [];
+    for (const job of finals) {
+      const start = job.status.history.find((h) => h.state === "INITIALIZING")?.date as string;
+      const end = job.status.history.at(-1)?.date as string;
+      events.push([Date.parse(start), 1], [Date.parse(end), -1]);
+    }
+    // At equal times a release comes before an acquire: the slot freed is the slot taken.
+    events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    let held = 0;
+    let most = 0;
+    for (const [, delta] of events) {
+      held += delta;
+      most = Math.max(most, held);
+    }
+    assert.ok(most <= 3, `at most 3 jobs past QUEUED at once, saw ${most}`);
+    assert.ok(most >= 2, `slots were used in parallel (${most})`);
+  });
+});
