@@ -2,7 +2,7 @@
 /**
  * `npm run bench`: builds, then runs every benchmark script of the project, one after the other so they do
  * not disturb each other: `packages/<p>/bench/*.mjs` with node and `provider/bench/*.py` with the repo's
- * .venv. Each prints one JSON object per line:
+ * .venv (files starting with `_` are helpers and are skipped). Each prints one JSON object per line:
  *   {"name": ..., "value": ..., "unit": ..., "target": ..., "ok": true|false, ...}
  * The results come back as one table. A missed target is reported, never a failure; a script that crashes
  * (non-zero exit, or no result line) makes the run exit 1.
@@ -25,7 +25,9 @@ function benchScripts() {
     const dir = join(packages, name, "bench");
     if (!existsSync(dir)) continue;
     for (const file of readdirSync(dir).sort()) {
-      if (file.endsWith(".mjs")) scripts.push({ path: join(dir, file), command: process.execPath });
+      // A leading underscore marks a helper module shared by the scripts, not a benchmark.
+      if (file.endsWith(".mjs") && !file.startsWith("_"))
+        scripts.push({ path: join(dir, file), command: process.execPath });
     }
   }
   const providerBench = join(ROOT, "provider", "bench");
@@ -60,7 +62,10 @@ function table(rows) {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => String(c[i]).length)));
   const line = (c) =>
-    c.map((v, i) => (i === 1 ? String(v).padStart(widths[i]) : String(v).padEnd(widths[i]))).join("  ");
+    c
+      .map((v, i) => (i === 1 ? String(v).padStart(widths[i]) : String(v).padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line)].join("\n");
 }
 
