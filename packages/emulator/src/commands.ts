@@ -42,6 +42,7 @@ Options:
   --fault-latency-ms N     milliseconds added to every request (default 0)
   --fault-drop-rate R      share (0..1) of connections dropped without an answer (default 0)
   --fault-seed N           seed of the fault sequence (default 1)
+  --fault-retry-after S    seconds announced in Retry-After on injected 429/503 (default 1)
   --allow-remote           allow a --host that is not loopback (no TLS: tokens would cross the network)
   --log-level LEVEL        log requests on stderr at this level (info, debug...); quiet by default
   --stop-on-stdin-close    stop as on SIGTERM when stdin closes (a parent that dies leaves no emulator behind)
@@ -73,6 +74,7 @@ const EMULATOR_FLAGS = {
   "fault-latency-ms": { value: true },
   "fault-drop-rate": { value: true },
   "fault-seed": { value: true },
+  "fault-retry-after": { value: true },
   "allow-remote": { value: false },
   "log-level": { value: true },
   "stop-on-stdin-close": { value: false },
@@ -104,6 +106,7 @@ export function emulatorOptions(
     dropRate: numberFlag(args, "fault-drop-rate", { min: 0, max: 1 }) ?? 0,
     latencyMs: numberFlag(args, "fault-latency-ms", { min: 0, max: 600_000, integer: true }) ?? 0,
     seed: numberFlag(args, "fault-seed", { min: 0, max: 2 ** 32 - 1, integer: true }) ?? 1,
+    retryAfterSeconds: numberFlag(args, "fault-retry-after", { min: 0, max: 3600, integer: true }) ?? 1,
   };
   if (faults.rate429 + faults.rate503 + faults.dropRate > 1) {
     throw new UsageError("--fault-rate-429, --fault-rate-503 and --fault-drop-rate must add up to 1 or less");

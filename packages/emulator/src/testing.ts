@@ -16,7 +16,15 @@ export interface EmulatorProcessOptions {
   /** Image name -> folder whose files the image holds in `/workspace` (`--image IMAGE=DIR`). */
   images?: Record<string, string>;
   /** Fault injection, off when not given. */
-  faults?: { rate429?: number; rate503?: number; latencyMs?: number; dropRate?: number; seed?: number };
+  faults?: {
+    rate429?: number;
+    rate503?: number;
+    latencyMs?: number;
+    dropRate?: number;
+    seed?: number;
+    /** Seconds announced in Retry-After on injected 429/503 answers (1 when not given). */
+    retryAfterSeconds?: number;
+  };
   /** An existing data folder (kept on stop); a new temporary one (removed on stop) when not given. */
   dataDir?: string;
   /** The operator token; a random one when not given. */
@@ -100,6 +108,8 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions = {})
   if (faults.latencyMs !== undefined) args.push("--fault-latency-ms", String(faults.latencyMs));
   if (faults.dropRate !== undefined) args.push("--fault-drop-rate", String(faults.dropRate));
   if (faults.seed !== undefined) args.push("--fault-seed", String(faults.seed));
+  if (faults.retryAfterSeconds !== undefined)
+    args.push("--fault-retry-after", String(faults.retryAfterSeconds));
   args.push(...(options.args ?? []));
 
   const child = spawn(process.execPath, args, {

@@ -256,9 +256,18 @@ describe("fault injection", () => {
       const answer = await call<{ message: string }>(emulator, "GET", "/v1/me");
       assert.equal(answer.status, 429);
       assert.equal(answer.headers.get("retry-after"), "1");
-      assert.match(answer.body.message, /fault injected/);
+      assert.match(answer.body.message, /too many requests/);
     } finally {
       await emulator.stop();
+    }
+    const quick = await startEmulatorProcess({ faults: { rate503: 1, retryAfterSeconds: 0 } });
+    try {
+      const answer = await call<{ message: string }>(quick, "GET", "/v1/me");
+      assert.equal(answer.status, 503);
+      assert.equal(answer.headers.get("retry-after"), "0");
+      assert.match(answer.body.message, /fault injected/);
+    } finally {
+      await quick.stop();
     }
     const dropping = await startEmulatorProcess({ faults: { dropRate: 1 } });
     try {

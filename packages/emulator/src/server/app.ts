@@ -264,8 +264,13 @@ function installFaults(app: FastifyInstance, injector: FaultInjector): void {
     if (fault.kind === "status") {
       request.log.info({ status: fault.status }, "fault injected");
       const what = fault.status === 429 ? "too many requests" : "service unavailable";
-      reply.header("retry-after", "1").header("x-emulator-fault", String(fault.status));
-      return sendError(reply, fault.status, `${what} (fault injected by the emulator); retry after 1 s`);
+      const wait = injector.retryAfterSeconds;
+      reply.header("retry-after", String(wait)).header("x-emulator-fault", String(fault.status));
+      return sendError(
+        reply,
+        fault.status,
+        `${what} (fault injected by the emulator); retry after ${wait} s`,
+      );
     }
     return undefined;
   });

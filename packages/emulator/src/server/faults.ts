@@ -13,9 +13,18 @@ export interface FaultOptions {
   /** Milliseconds added before every request is handled. */
   latencyMs: number;
   seed: number;
+  /** Seconds announced in `Retry-After` on injected 429 and 503 answers (0 lets retry tests run fast). */
+  retryAfterSeconds: number;
 }
 
-export const NO_FAULTS: FaultOptions = { rate429: 0, rate503: 0, dropRate: 0, latencyMs: 0, seed: 1 };
+export const NO_FAULTS: FaultOptions = {
+  rate429: 0,
+  rate503: 0,
+  dropRate: 0,
+  latencyMs: 0,
+  seed: 1,
+  retryAfterSeconds: 1,
+};
 
 export type Fault = { kind: "none" } | { kind: "drop" } | { kind: "status"; status: 429 | 503 };
 
@@ -34,6 +43,10 @@ export class FaultInjector {
 
   get latencyMs(): number {
     return this.options.latencyMs;
+  }
+
+  get retryAfterSeconds(): number {
+    return this.options.retryAfterSeconds;
   }
 
   /** The fault for the next request. */
