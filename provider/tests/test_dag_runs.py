@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from typing import Any
 
 import pytest
@@ -25,9 +26,41 @@ def _states(dag_run: Any) -> dict[str, str]:
     return {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
 
 
+def _xcoms(dag_run: Any, task_id: str) -> dict[str, Any]:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.scalars(
+            XComModel.get_many(run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids=task_id)
+        )
+        return {row.key: XComModel.deserialize_value(row) for row in rows}
+
+
+def _rendered_fields(dag_run: Any) -> dict[str, Any]:
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields as Rtif
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.scalars(
+            select(Rtif).where(Rtif.dag_id == dag_run.dag_id, Rtif.run_id == dag_run.run_id)
+        )
+        return {row.task_id: dict(row.rendered_fields) for row in rows}
+
+
 def test_complete_workflow_runs_and_cleans_up(airflow_db: str, emulator: Emulator, hook: Any) -> None:
     dag = _dag("provider_complete_workflow.py", "provider_complete_workflow")
-    assert _states(dag.test()) == {
+    dag_run = dag.test()
+    xcoms = _xcoms(dag_run, "submit_job")
+    job_id = xcoms["return_value"]["id"]
+    assert xcoms["_link_OVHCloudAITrainingJobLink"] == f"{emulator.url}/v1/job/{job_id}"
+    assert TOKEN not in json.dumps(xcoms)
+    rendered = _rendered_fields(dag_run)
+    assert rendered["submit_job"]["name"].startswith("my-training-2")  # {{ ds_nodash }} rendered
+    assert rendered["wait_for_completion"]["job_id"] == job_id
+    assert TOKEN not in json.dumps(rendered, default=str)
+    assert _states(dag_run) == {
         "submit_job": "success",
         "wait_for_completion": "success",
         "get_logs": "success",
