@@ -94,6 +94,13 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
       baseUrl: () => url,
       ...(options.logLevel ? { logLevel: options.logLevel } : {}),
     });
+    if (options.logLevel) {
+      // One line per change of state, keyed by job id (these lines belong to no request).
+      const log = app.log.child({ component: "engine" });
+      engine.on("state", (change: { jobId: string; state: string; info?: { code?: string } }) => {
+        log.info({ jobId: change.jobId, state: change.state, code: change.info?.code }, "job state");
+      });
+    }
     await app.listen({ host, port: options.port ?? 0 });
     const address = app.server.address();
     const port = typeof address === "object" && address ? address.port : options.port;

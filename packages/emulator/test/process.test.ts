@@ -165,6 +165,7 @@ describe("the emulator process", () => {
     const emulator = await startEmulatorProcess({ args: ["--log-level", "info"] });
     try {
       const job = await submit(emulator, { image: "busybox", command: ["true"] });
+      await waitForState(emulator, job.id, "DONE");
       await call(emulator, "GET", `/v1/job/${job.id}`, { token: emulator.readToken });
       await call(emulator, "GET", "/v1/me", { token: "not-a-token-secret" });
       await call(emulator, "DELETE", `/v1/job/${job.id}`, { token: emulator.readToken });
@@ -177,11 +178,13 @@ describe("the emulator process", () => {
       .filter((line) => line.startsWith("{"))
       .map((line) => JSON.parse(line) as { reqId?: string; msg?: string });
     assert.ok(lines.length >= 8, `request lines were logged: ${logged}`);
-    for (const line of lines.filter(
-      (l) => l.msg !== "Server listening at" && !/listening/i.test(l.msg ?? ""),
-    )) {
-      assert.ok(line.reqId, `a request id on ${JSON.stringify(line)}`);
-    }
+    const requestLines = lines.filter((l) => !/listening/i.test(l.msg ?? "") && l.msg !== "job state");
+    for (const line of requestLines) assert.ok(line.reqId, `a request id on ${JSON.stringify(line)}`);
+    const states = lines.filter((l) => l.msg === "job state") as Array<{ jobId?: string; state?: string }>;
+    assert.ok(
+      states.some((l) => l.state === "DONE" && l.jobId),
+      "each change of state is logged with its job id",
+    );
     for (const secret of [emulator.token, emulator.readToken, "not-a-token-secret"]) {
       assert.ok(!logged.includes(secret), "no token in the log");
     }

@@ -66,7 +66,10 @@ interface ActiveJob {
   settle: () => void;
 }
 
-/** Events: `log:<id>` (line, stream) for each new output line, `final:<id>` when the job becomes final. */
+/**
+ * Events: `log:<id>` (line, stream) for each new output line, `final:<id>` when the job becomes final
+ * and its slot is free, `deleted:<id>`, and `state` ({ jobId, state, info }) on every change of state.
+ */
 export class Engine extends EventEmitter {
   private readonly store: JobStore;
   private readonly runtime: Runtime;
@@ -469,6 +472,7 @@ export class Engine extends EventEmitter {
     const status = job.status;
     status.state = state;
     status.history.push({ state, date });
+    this.emit("state", { jobId: job.id, state, ...(info ? { info } : {}) });
     status.lastTransitionDate = date;
     job.updatedAt = date;
     if (info) status.info = info;
