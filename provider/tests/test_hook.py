@@ -331,3 +331,16 @@ def test_connection_host_becomes_the_base_url(
     from apache_airflow_provider_ovhcloud_ai.hooks.ai_training import _url_from_host
 
     assert _url_from_host(host, port, schema) == expected
+
+
+def test_airflow_tests_a_connection_of_the_providers_type_through_the_hook(
+    monkeypatch: pytest.MonkeyPatch, emulator: Emulator
+) -> None:
+    from airflow.models.connection import Connection
+
+    value = {"conn_type": "ovhcloud_ai_training", "login": "gra", "password": TOKEN, "host": emulator.url}
+    _conn(monkeypatch, "ovh_ui_typed", value)
+    conn = Connection(conn_id="ovh_ui_typed", **{k: v for k, v in value.items()})
+    assert isinstance(conn.get_hook(), OVHCloudAITrainingHook)
+    ok, message = conn.test_connection()
+    assert ok is True and emulator.url in message and TOKEN not in message

@@ -62,3 +62,15 @@ def test_operators_module_does_not_import_the_hook_or_the_trigger_when_parsed() 
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_airflows_providers_manager_offers_the_connection_form() -> None:
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    assert "apache-airflow-provider-ovhcloud-ai" in manager.providers
+    assert "extra__ovhcloud_ai_training__endpoint" in manager.connection_form_widgets
+    behaviour = manager.field_behaviours["ovhcloud_ai_training"]
+    assert behaviour["relabeling"] == {"login": "Region", "password": "AI token"}
+    hook_info = manager.hooks["ovhcloud_ai_training"]
+    assert hook_info is not None and hook_info.hook_class_name.endswith("OVHCloudAITrainingHook")

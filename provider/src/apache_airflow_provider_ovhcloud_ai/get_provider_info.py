@@ -6,6 +6,9 @@ from typing import Any
 
 _PKG = "apache_airflow_provider_ovhcloud_ai"
 _INTEGRATION = "OVHcloud AI Training"
+# Airflow registers classes of an ``apache-airflow-*`` distribution only under the matching module path;
+# see the airflow.provider package of this distribution.
+_ALIAS = "airflow.provider.ovhcloud.ai"
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -28,10 +31,10 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "sensors": [{"integration-name": _INTEGRATION, "python-modules": [f"{_PKG}.sensors.ai_training"]}],
         "triggers": [{"integration-name": _INTEGRATION, "python-modules": [f"{_PKG}.triggers.ai_training"]}],
-        "extra-links": [f"{_PKG}.links.ai_training.OVHCloudAITrainingJobLink"],
+        "extra-links": [f"{_ALIAS}.links.ai_training.OVHCloudAITrainingJobLink"],
         "connection-types": [
             {
-                "hook-class-name": f"{_PKG}.hooks.ai_training.OVHCloudAITrainingHook",
+                "hook-class-name": f"{_ALIAS}.hooks.ai_training.OVHCloudAITrainingHook",
                 "hook-name": "OVHcloud AI Training",
                 "connection-type": "ovhcloud_ai_training",
                 "conn-fields": {

@@ -1,0 +1,1 @@
+"""See :mod:`airflow.provider`."""
