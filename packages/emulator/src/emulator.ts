@@ -2,7 +2,7 @@
  * One emulator: store, runtime, lifecycle engine and HTTP server wired together, started and stopped
  * as a unit. `ai-training emulator` and `main.js` run one of these in a process of its own.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
@@ -57,6 +57,41 @@ export function isLoopback(host: string): boolean {
   return LOOPBACK.has(host) || host.startsWith("127.");
 }
 
+/**
+ * Takes `DATA_DIR/emulator.pid` for this process, or throws when a live emulator holds it: two emulators
+ * on one data folder would each mark the other's running jobs ERROR. A lock left by a dead process is
+ * taken over. Returns the function that releases it.
+ */
+function lockDataDir(dataDir: string): () => void {
+  mkdirSync(dataDir, { recursive: true });
+  const file = path.join(dataDir, "emulator.pid");
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: "wx" });
+      return () => rmSync(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const holder = Number(readFileSync(file, "utf8").trim());
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+        throw new Error(
+          `data dir ${dataDir} is in use by the emulator with pid ${holder}; stop it, or give this one another --data-dir`,
+        );
+      }
+      rmSync(file, { force: true });
+    }
+  }
+  throw new Error(`could not take the lock ${file}; remove it if no emulator uses ${dataDir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /** Starts an emulator and resolves once it accepts requests. */
 export async function startEmulator(options: EmulatorOptions): Promise<RunningEmulator> {
   const host = options.host ?? "127.0.0.1";
@@ -71,7 +106,14 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), "ai-training-emulator-")),
   );
   const stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
-  const store = new JobStore(dataDir);
+  const unlock = lockDataDir(dataDir);
+  let store: JobStore;
+  try {
+    store = new JobStore(dataDir);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   let runtime: HostRuntime | undefined;
   let app: FastifyInstance | undefined;
   try {
@@ -119,6 +161,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
           await startedRuntime.stopAll(stopGraceMs);
           await started.close();
           store.close();
+          unlock();
         })();
         return closing;
       },
@@ -127,6 +170,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     await app?.close().catch(() => undefined);
     await runtime?.stopAll(0).catch(() => undefined);
     store.close();
+    unlock();
     throw error;
   }
 }

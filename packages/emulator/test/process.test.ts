@@ -77,6 +77,22 @@ describe("the emulator process", () => {
     }
   });
 
+  test("a second emulator on the same data dir is refused while the first runs, and welcome after", async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "emulator-lock-"));
+    dirs.push(dataDir);
+    const first = await startEmulatorProcess({ dataDir });
+    try {
+      await assert.rejects(startEmulatorProcess({ dataDir }), /in use by the emulator with pid \d+/);
+      const job = await submit(first, { image: "busybox", command: ["sh", "-c", "sleep 60"] });
+      await waitForState(first, job.id, "RUNNING");
+      assert.equal((await call<Job>(first, "GET", `/v1/job/${job.id}`)).body.status.state, "RUNNING");
+    } finally {
+      await first.stop();
+    }
+    const second = await startEmulatorProcess({ dataDir });
+    await second.stop();
+  });
+
   test("SIGTERM interrupts running jobs, stores them, exits 0 and leaves no job process", async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "emulator-sigterm-"));
     dirs.push(dataDir);
