@@ -2,6 +2,7 @@
 #
 # expect: dag_run=success submit_job=success wait_for_completion=success get_logs=success delete_job=success jobs=none
 # expect-output: output-alias/model-output/metrics.json output-alias/model-output/model.json
+# expect-metric: output-alias/model-output/metrics.json held_out_accuracy>=0.9
 # The harness (npm test, npm run demo) puts wine.csv into `training-data` behind `data-alias`; train.py trains
 # on it for EPOCHS=50 and writes the model and its metrics through the RW volume into `model-output`.
 # delete_job removes the job from the API at the end (jobs=none); its output stays in the container.

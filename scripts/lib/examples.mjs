@@ -7,6 +7,7 @@
  *   # expect: dag_run=success|failed TASK_ID=STATE... jobs=STATE,STATE|none
  *   # expect-output: ALIAS/CONTAINER/PATH...   files the run must leave in the emulator's Object Storage
  *   # expect-label: KEY=VALUE                  a label every remaining job must carry
+ *   # expect-metric: ALIAS/CONTAINER/FILE.json KEY>=NUMBER   a number in a JSON file the run left there
  *   # replaces: LINE                            a line of the document's block this file had to change
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
@@ -40,7 +41,8 @@ export const EXAMPLE_DATA = [
 
 /**
  * @typedef {{ file: string, name: string, dagId: string, dagRun: string, tasks: Record<string, string>,
- *   jobs: string[] | null, outputs: string[], labels: Record<string, string>, replaces: string[] }} Example
+ *   jobs: string[] | null, outputs: string[], labels: Record<string, string>, replaces: string[],
+ *   metrics: { file: string, key: string, min: number }[] }} Example
  */
 
 /** Reads one DAG file's dag_id and expectations. */
@@ -58,12 +60,17 @@ export function readExample(file) {
     outputs: [],
     labels: {},
     replaces: [],
+    metrics: [],
   };
   for (const line of text.split("\n")) {
-    const header = /^#\s*(expect|expect-output|expect-label|replaces):\s*(.*)$/.exec(line);
+    const header = /^#\s*(expect|expect-output|expect-label|expect-metric|replaces):\s*(.*)$/.exec(line);
     if (!header) continue;
     const [, kind, rest] = header;
+    const metric = /^(\S+)\s+(\w+)>=([\d.]+)$/.exec(rest.trim());
     if (kind === "replaces") example.replaces.push(rest.trim());
+    else if (kind === "expect-metric" && metric) {
+      example.metrics.push({ file: metric[1], key: metric[2], min: Number(metric[3]) });
+    } else if (kind === "expect-metric") throw new Error(`${file}: cannot read "${line}"`);
     else if (kind === "expect-output") example.outputs.push(...rest.trim().split(/\s+/));
     else {
       for (const pair of rest.trim().split(/\s+/)) {
@@ -258,6 +265,13 @@ export async function runExample(example, { migratedDb, logDir, timeoutMs = 10 *
     for (const output of example.outputs) {
       if (!existsSync(join(emulator.dataDir, "object-storage", output))) {
         problems.push(`the run left no ${output} in the emulator's Object Storage`);
+      }
+    }
+    for (const { file, key, min } of example.metrics) {
+      const path = join(emulator.dataDir, "object-storage", file);
+      const value = existsSync(path) ? JSON.parse(readFileSync(path, "utf8"))[key] : undefined;
+      if (!(typeof value === "number" && value >= min)) {
+        problems.push(`${file}: ${key} is ${value ?? "missing"}, expected at least ${min}`);
       }
     }
     if (problems.length > 0)
