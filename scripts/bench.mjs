@@ -94,6 +94,7 @@ async function main() {
     const result = await run(script.command, [script.path], {
       cwd: ROOT,
       timeoutMs: 20 * 60_000,
+      heartbeat: (line) => console.log(`  ${line}`),
       onLine: (line, stream) => {
         const text = line.trim();
         if (stream === "stdout" && text.startsWith("{")) {
@@ -107,15 +108,14 @@ async function main() {
               return;
             }
           } catch {
-            // Not a result line: fall through and show it as progress.
+            // Not a result line: the script's own logging, shown only if the script crashes.
           }
         }
-        if (text) console.log(`    ${text}`);
       },
     });
     if (result.code !== 0 || result.error || rows.length === before) {
       const why = result.error?.message ?? (result.code !== 0 ? `exit ${result.code}` : "no result line");
-      crashed.push(`${name}: ${why}\n${tail(result.stderr, 10)}`);
+      crashed.push(`${name}: ${why}\n${tail(result.stderr || result.stdout, 15)}`);
       console.log(`  CRASHED: ${why}`);
     } else {
       console.log(`  done in ${(result.ms / 1000).toFixed(1)} s`);
