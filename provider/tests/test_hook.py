@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -100,6 +101,8 @@ def test_unreachable_endpoint_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     hook = OVHCloudAITrainingHook("ovh_down", retry=RetryPolicy(max_retries=1, initial_delay=0.01))
     with pytest.raises(exc.ApiConnectionError, match=f"127.0.0.1:{port}"):
         hook.get_job("abc")
+    with pytest.raises(exc.ApiConnectionError, match=f"127.0.0.1:{port}"):
+        asyncio.run(hook.aget_job("abc"))
 
 
 # ---------------------------------------------------------------- jobs
@@ -270,6 +273,18 @@ def test_reads_survive_injected_429_and_503(faulty: Emulator) -> None:
     )
     for _ in range(20):
         assert isinstance(hook.list_jobs(), list)
+
+
+def test_async_reads_survive_injected_429_and_503(faulty: Emulator) -> None:
+    hook = OVHCloudAITrainingHook(
+        "ovh_faulty", retry=RetryPolicy(max_retries=8, initial_delay=0.01, max_delay=1.5)
+    )
+    job = _submit_until_accepted(hook, ["true"])
+
+    async def read_twenty_times() -> list[str]:
+        return [await hook.aget_job_status(job["id"]) for _ in range(20)]
+
+    assert all(isinstance(state, str) and state for state in asyncio.run(read_twenty_times()))
 
 
 def test_submit_is_not_repeated_after_an_injected_failure(faulty: Emulator) -> None:

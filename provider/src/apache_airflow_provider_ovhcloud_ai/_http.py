@@ -74,6 +74,64 @@ def retry_delay(
     return delay
 
 
+class RequestAttempts:
+    """
+    The retry decisions of one call, shared by the hook's sync and async request loops.
+
+    Each ``after_*`` method answers the seconds to wait before the next attempt, or raises the error the
+    caller should see when no retry is left; the loops keep only the request itself and the sleep.
+
+    :param method: HTTP method of the call.
+    :param url: full URL of the call, for the connection error message.
+    :param idempotent: whether the call is safe to repeat once it may have reached the server.
+    :param policy: how hard to retry.
+    :param hint_404: what a 404 answer should tell the user instead of the generic hint.
+    """
+
+    def __init__(
+        self, method: str, url: str, *, idempotent: bool, policy: RetryPolicy, hint_404: str = ""
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.idempotent = idempotent
+        self.policy = policy
+        self.hint_404 = hint_404
+        #: Retries decided so far.
+        self.retries = 0
+        self._started = time.monotonic()
+
+    def after_transport_error(self, error: httpx.TransportError) -> float:
+        """Delay before retrying a request that got no answer; raises ``ApiConnectionError`` to give up."""
+        delay = self._delay(not_sent=is_not_sent(error))
+        if delay is None:
+            raise exc.ApiConnectionError(self.method, self.url, _reason(error)) from None
+        return delay
+
+    def after_error_answer(self, response: httpx.Response) -> float:
+        """Delay before retrying an error answer (status >= 400); raises its API error to give up."""
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        delay = self._delay(status=response.status_code, retry_after=retry_after)
+        if delay is None:
+            raise error_for(response, self.hint_404 if response.status_code == 404 else "")
+        return delay
+
+    def _delay(
+        self, *, status: int | None = None, retry_after: float | None = None, not_sent: bool = False
+    ) -> float | None:
+        delay = retry_delay(
+            idempotent=self.idempotent,
+            retries_done=self.retries,
+            elapsed=time.monotonic() - self._started,
+            policy=self.policy,
+            status=status,
+            retry_after=retry_after,
+            not_sent=not_sent,
+        )
+        if delay is not None:
+            self.retries += 1
+        return delay
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """A ``Retry-After`` header (delay-seconds or an HTTP date) in seconds, ``None`` when unreadable."""
     if value is None or not value.strip():
@@ -130,3 +188,7 @@ def error_for(response: httpx.Response, hint: str = "") -> exc.OVHCloudAITrainin
     if not hint:
         hint = _HINTS.get(status, "The platform failed; try again later." if status >= 500 else "")
     return cls(status, api_message(response), response.request.method, str(response.request.url), hint)
+
+
+def _reason(error: httpx.TransportError) -> str:
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__

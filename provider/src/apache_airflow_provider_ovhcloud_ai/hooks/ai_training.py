@@ -17,13 +17,7 @@ from airflow.sdk import BaseHook
 
 from apache_airflow_provider_ovhcloud_ai import __version__, job_spec, lifecycle
 from apache_airflow_provider_ovhcloud_ai import exceptions as exc
-from apache_airflow_provider_ovhcloud_ai._http import (
-    RetryPolicy,
-    error_for,
-    is_not_sent,
-    parse_retry_after,
-    retry_delay,
-)
+from apache_airflow_provider_ovhcloud_ai._http import RequestAttempts, RetryPolicy
 from apache_airflow_provider_ovhcloud_ai.config import effective_check_interval
 
 REGION_ENDPOINTS: dict[str, str] = {
@@ -175,36 +169,19 @@ class OVHCloudAITrainingHook(BaseHook):
         hint_404: str = "",
     ) -> httpx.Response:
         client = self.get_conn()
-        started = time.monotonic()
-        retries = 0
+        attempts = RequestAttempts(
+            method, f"{self.base_url}{path}", idempotent=idempotent, policy=self.retry, hint_404=hint_404
+        )
         while True:
             try:
                 response = client.request(method, path, params=_clean(params), json=json)
             except httpx.TransportError as error:
-                delay = retry_delay(
-                    idempotent=idempotent,
-                    retries_done=retries,
-                    elapsed=time.monotonic() - started,
-                    policy=self.retry,
-                    not_sent=is_not_sent(error),
-                )
-                if delay is None:
-                    raise exc.ApiConnectionError(method, f"{self.base_url}{path}", _reason(error)) from None
+                delay = attempts.after_transport_error(error)
             else:
                 if response.status_code < 400:
                     return response
-                delay = retry_delay(
-                    idempotent=idempotent,
-                    retries_done=retries,
-                    elapsed=time.monotonic() - started,
-                    policy=self.retry,
-                    status=response.status_code,
-                    retry_after=parse_retry_after(response.headers.get("retry-after")),
-                )
-                if delay is None:
-                    raise error_for(response, hint_404 if response.status_code == 404 else "")
-            retries += 1
-            self.log.debug("Retrying %s %s in %.2f s (retry %d)", method, path, delay, retries)
+                delay = attempts.after_error_answer(response)
+            self.log.debug("Retrying %s %s in %.2f s (retry %d)", method, path, delay, attempts.retries)
             time.sleep(delay)
 
     async def _arequest(
@@ -215,40 +192,23 @@ class OVHCloudAITrainingHook(BaseHook):
         idempotent: bool,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        hint_404: str = "",
     ) -> httpx.Response:
         settings = await self.asettings()
         client = _shared_async_client(settings, self._request_timeout or settings.request_timeout)
-        started = time.monotonic()
-        retries = 0
+        attempts = RequestAttempts(
+            method, f"{settings.base_url}{path}", idempotent=idempotent, policy=self.retry, hint_404=hint_404
+        )
         while True:
             try:
                 response = await client.request(method, path, params=_clean(params), json=json)
             except httpx.TransportError as error:
-                delay = retry_delay(
-                    idempotent=idempotent,
-                    retries_done=retries,
-                    elapsed=time.monotonic() - started,
-                    policy=self.retry,
-                    not_sent=is_not_sent(error),
-                )
-                if delay is None:
-                    raise exc.ApiConnectionError(
-                        method, f"{settings.base_url}{path}", _reason(error)
-                    ) from None
+                delay = attempts.after_transport_error(error)
             else:
                 if response.status_code < 400:
                     return response
-                delay = retry_delay(
-                    idempotent=idempotent,
-                    retries_done=retries,
-                    elapsed=time.monotonic() - started,
-                    policy=self.retry,
-                    status=response.status_code,
-                    retry_after=parse_retry_after(response.headers.get("retry-after")),
-                )
-                if delay is None:
-                    raise error_for(response)
-            retries += 1
+                delay = attempts.after_error_answer(response)
+            self.log.debug("Retrying %s %s in %.2f s (retry %d)", method, path, delay, attempts.retries)
             await asyncio.sleep(delay)
 
     # ------------------------------------------------------------------ jobs
@@ -636,10 +596,6 @@ def _positive_float(value: Any, default: float) -> float:
     except (TypeError, ValueError):
         return default
     return number if number > 0 else default
-
-
-def _reason(error: httpx.TransportError) -> str:
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 def _mask(token: str) -> None:
