@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ from apache_airflow_provider_ovhcloud_ai.operators.ai_training import (
     OVHCloudAITrainingSubmitJobOperator,
     OVHCloudAITrainingWaitForJobOperator,
 )
+from apache_airflow_provider_ovhcloud_ai.triggers.ai_training import DEFER_MARGIN
 from conftest import IMAGE, TOKEN, Emulator, FakeTaskInstance, connection_json, context_for, python_command
 
 
@@ -276,6 +278,8 @@ def test_deferrable_submit_defers_to_the_trigger_and_completes(emulator: Emulato
     trigger = deferred.value.trigger
     _, kwargs = trigger.serialize()
     assert TOKEN not in repr(kwargs)
+    assert kwargs["job_id"] == op.job_id and kwargs["timeout_parameter"] == "wait_timeout"
+    assert deferred.value.timeout == timedelta(seconds=op.wait_timeout) + DEFER_MARGIN
     event = _run_trigger(trigger)
     assert event["status"] == "success"
     job = op.execute_complete({}, event)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -11,7 +12,10 @@ import pytest
 
 from apache_airflow_provider_ovhcloud_ai import exceptions as exc
 from apache_airflow_provider_ovhcloud_ai.sensors.ai_training import OVHCloudAITrainingJobSensor
-from apache_airflow_provider_ovhcloud_ai.triggers.ai_training import OVHCloudAITrainingJobTrigger
+from apache_airflow_provider_ovhcloud_ai.triggers.ai_training import (
+    DEFER_MARGIN,
+    OVHCloudAITrainingJobTrigger,
+)
 from conftest import IMAGE, TOKEN, Emulator, python_command
 
 
@@ -124,6 +128,9 @@ def test_deferrable_sensor_hands_the_wait_to_the_trigger(emulator: Emulator, hoo
     )
     with pytest.raises(TaskDeferred) as deferred:
         sensor.execute({})
+    _, kwargs = deferred.value.trigger.serialize()
+    assert (kwargs["job_id"], kwargs["check_interval"], kwargs["timeout"]) == (job["id"], 1, 60)
+    assert deferred.value.timeout == timedelta(seconds=60) + DEFER_MARGIN
     event = _first_event(deferred.value.trigger)
     assert event["status"] == "success"
     sensor.execute_complete({}, event)

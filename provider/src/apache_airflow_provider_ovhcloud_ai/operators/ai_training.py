@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -30,9 +29,6 @@ if TYPE_CHECKING:
     from apache_airflow_provider_ovhcloud_ai.hooks.ai_training import OVHCloudAITrainingHook
 
 DEFAULT_CONN_ID = "ovh_ai_training_default"
-#: Extra time the deferral itself is given beyond the wait's own limit, so the trigger's clear timeout
-#: message wins over Airflow's generic one.
-_DEFER_MARGIN = timedelta(minutes=5)
 
 
 class _AITrainingOperator(BaseOperator):
@@ -321,22 +317,13 @@ class OVHCloudAITrainingSubmitJobOperator(_AITrainingOperator):
         return None
 
     def _defer_wait(self) -> None:
-        from apache_airflow_provider_ovhcloud_ai.triggers.ai_training import OVHCloudAITrainingJobTrigger
+        from apache_airflow_provider_ovhcloud_ai.triggers.ai_training import defer_until_job_state
 
-        self.defer(
-            trigger=OVHCloudAITrainingJobTrigger(
-                job_id=str(self.job_id),
-                ovh_conn_id=self.ovh_conn_id,
-                region=self.region,
-                target_states=self.target_states,
-                failure_states=self.failure_states,
-                check_interval=self.check_interval,
-                end_time=time.time() + self.wait_timeout if self.wait_timeout else None,
-                timeout=self.wait_timeout,
-                timeout_parameter="wait_timeout",
-            ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=self.wait_timeout) + _DEFER_MARGIN if self.wait_timeout else None,
+        defer_until_job_state(
+            self,
+            check_interval=self.check_interval,
+            timeout=self.wait_timeout,
+            timeout_parameter="wait_timeout",
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
@@ -439,22 +426,9 @@ class OVHCloudAITrainingWaitForJobOperator(_AITrainingOperator):
         failures = lifecycle.normalize_states(self.failure_states, lifecycle.DEFAULT_FAILURE_STATES)
         self.log.info("Waiting for job %s to reach %s", self.job_id, ", ".join(targets))
         if self.deferrable:
-            from apache_airflow_provider_ovhcloud_ai.triggers.ai_training import OVHCloudAITrainingJobTrigger
+            from apache_airflow_provider_ovhcloud_ai.triggers.ai_training import defer_until_job_state
 
-            self.defer(
-                trigger=OVHCloudAITrainingJobTrigger(
-                    job_id=str(self.job_id),
-                    ovh_conn_id=self.ovh_conn_id,
-                    region=self.region,
-                    target_states=targets,
-                    failure_states=failures,
-                    check_interval=self.check_interval,
-                    end_time=time.time() + self.timeout if self.timeout else None,
-                    timeout=self.timeout,
-                ),
-                method_name="execute_complete",
-                timeout=timedelta(seconds=self.timeout) + _DEFER_MARGIN if self.timeout else None,
-            )
+            defer_until_job_state(self, check_interval=self.check_interval, timeout=self.timeout)
         progress = _Progress(self, str(self.job_id), self.stream_logs)
         job = self.hook.wait_for_job(
             str(self.job_id),

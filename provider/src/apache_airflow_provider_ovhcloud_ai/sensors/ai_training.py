@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -73,22 +71,9 @@ class OVHCloudAITrainingJobSensor(BaseSensorOperator):
             return super().execute(context)
         if self.poke(context):
             return None
-        from apache_airflow_provider_ovhcloud_ai.triggers.ai_training import OVHCloudAITrainingJobTrigger
+        from apache_airflow_provider_ovhcloud_ai.triggers.ai_training import defer_until_job_state
 
-        self.defer(
-            trigger=OVHCloudAITrainingJobTrigger(
-                job_id=str(self.job_id),
-                ovh_conn_id=self.ovh_conn_id,
-                region=self.region,
-                target_states=self.target_states,
-                failure_states=self.failure_states,
-                check_interval=self.poke_interval,
-                end_time=time.time() + self.timeout if self.timeout else None,
-                timeout=self.timeout,
-            ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=self.timeout) + timedelta(minutes=5) if self.timeout else None,
-        )
+        defer_until_job_state(self, check_interval=self.poke_interval, timeout=self.timeout)
         return None
 
     def poke(self, context: Context) -> bool:

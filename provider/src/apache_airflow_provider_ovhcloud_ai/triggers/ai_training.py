@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from datetime import timedelta
+from typing import Any, NoReturn, Protocol
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
@@ -17,6 +18,10 @@ from apache_airflow_provider_ovhcloud_ai.exceptions import (
     OVHCloudAITrainingError,
 )
 from apache_airflow_provider_ovhcloud_ai.hooks.ai_training import OVHCloudAITrainingHook
+
+#: Extra time the deferral itself is given beyond the wait's own limit, so the trigger's clear timeout
+#: message wins over Airflow's generic one.
+DEFER_MARGIN = timedelta(minutes=5)
 
 
 class OVHCloudAITrainingJobTrigger(BaseTrigger):
@@ -132,3 +137,65 @@ class OVHCloudAITrainingJobTrigger(BaseTrigger):
             "timeout_parameter": self.timeout_parameter,
             "target_states": list(self.target_states),
         }
+
+
+class JobWaitingTask(Protocol):
+    """An operator or sensor that waits for one job: what :func:`defer_until_job_state` reads from it."""
+
+    @property
+    def job_id(self) -> str | None: ...
+
+    @property
+    def ovh_conn_id(self) -> str: ...
+
+    @property
+    def region(self) -> str | None: ...
+
+    @property
+    def target_states(self) -> Sequence[str]: ...
+
+    @property
+    def failure_states(self) -> Sequence[str]: ...
+
+    def defer(
+        self,
+        *,
+        trigger: BaseTrigger,
+        method_name: str,
+        kwargs: dict[str, Any] | None = None,
+        timeout: timedelta | int | float | None = None,
+    ) -> NoReturn: ...
+
+
+def defer_until_job_state(
+    task: JobWaitingTask,
+    *,
+    check_interval: float,
+    timeout: float | None,
+    timeout_parameter: str = "timeout",
+) -> NoReturn:
+    """
+    Hand the task's wait for its job to :class:`OVHCloudAITrainingJobTrigger` (job, connection, region and
+    states are the task's); the task resumes in its ``execute_complete`` with the trigger's event.
+
+    :param task: the operator or sensor that defers.
+    :param check_interval: seconds between two reads of the job.
+    :param timeout: seconds the wait may take (``None`` or 0: no limit); the deferral itself is given
+        :data:`DEFER_MARGIN` more.
+    :param timeout_parameter: the task's parameter the timeout message tells the user to raise.
+    """
+    task.defer(
+        trigger=OVHCloudAITrainingJobTrigger(
+            job_id=str(task.job_id),
+            ovh_conn_id=task.ovh_conn_id,
+            region=task.region,
+            target_states=task.target_states,
+            failure_states=task.failure_states,
+            check_interval=check_interval,
+            end_time=time.time() + timeout if timeout else None,
+            timeout=timeout,
+            timeout_parameter=timeout_parameter,
+        ),
+        method_name="execute_complete",
+        timeout=timedelta(seconds=timeout) + DEFER_MARGIN if timeout else None,
+    )
