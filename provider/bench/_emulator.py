@@ -5,56 +5,35 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-EMULATOR_MAIN = REPO / "packages" / "emulator" / "dist" / "src" / "main.js"
+# The tests' emulator starter is plain Python (no pytest): the benches reuse it rather than keep a copy.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from emulator_process import start_emulator_process
+
 TOKEN = "bench-operator-token"
+#: A bench's emulator may hold hundreds of jobs that all need interrupting on SIGTERM.
+STOP_TIMEOUT = 60.0
 
 
 class BenchEmulator:
     """A running emulator; ``stop()`` ends it (SIGTERM interrupts its jobs)."""
 
     def __init__(self, data_dir: Path, *extra: str) -> None:
-        if not EMULATOR_MAIN.exists():
-            raise SystemExit(f"{EMULATOR_MAIN} is missing: run `npm run build` first")
-        args = [
-            "node",
-            str(EMULATOR_MAIN),
-            "--port",
-            "0",
-            "--data-dir",
-            str(data_dir),
-            "--token",
-            TOKEN,
-            *extra,
-        ]
-        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + 30
-        self.url = ""
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if line.startswith("listening on "):
-                self.url = line.split("listening on ", 1)[1].strip()
-                return
-            if not line and self.process.poll() is not None:
-                break
-        self.stop()
-        raise SystemExit("the emulator did not start")
+        try:
+            self._emulator = start_emulator_process(data_dir, TOKEN, *extra, stderr=subprocess.DEVNULL)
+        except (FileNotFoundError, RuntimeError) as error:
+            raise SystemExit(str(error)) from None
+        self.url = self._emulator.url
 
     def connection_json(self) -> str:
+        """The Airflow connection, as JSON, that points at this emulator."""
         return json.dumps({"conn_type": "generic", "login": "gra", "password": TOKEN, "host": self.url})
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        """End the emulator."""
+        self._emulator.stop(timeout=STOP_TIMEOUT)
 
 
 def emit(name: str, value: float, unit: str, target: float | None, ok: bool, **extra: object) -> None:

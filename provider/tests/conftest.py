@@ -11,9 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,35 +26,16 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS_FOLDER)
 
 import pytest  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
-EMULATOR_MAIN = REPO / "packages" / "emulator" / "dist" / "src" / "main.js"
+from emulator_process import EmulatorProcess as Emulator  # noqa: E402
+from emulator_process import start_emulator_process  # noqa: E402
+
 IMAGE = "pytorch/pytorch:2.0.0-cuda11.7-cudnn8-runtime"
 TOKEN = "operator-token-3f9c1d"
 READ_TOKEN = "read-token-77ab02"
 
 
-@dataclass
-class Emulator:
-    """A running emulator process."""
-
-    url: str
-    data_dir: Path
-    process: subprocess.Popen[str]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
 def start_emulator(tmp: Path, *extra: str) -> Emulator:
-    """Start ``node main.js --port 0`` and wait for its ``listening on`` line."""
-    if not EMULATOR_MAIN.exists():
-        pytest.skip(f"{EMULATOR_MAIN} is missing: run `npm run build` at the repo root")
+    """An emulator with the tests' tokens, an image whose ``/workspace`` holds ``train.py``, one container."""
     image_dir = tmp / "image"
     image_dir.mkdir(parents=True, exist_ok=True)
     (image_dir / "train.py").write_text(
@@ -66,32 +45,11 @@ def start_emulator(tmp: Path, *extra: str) -> Emulator:
     container = data_dir / "object-storage" / "data-alias" / "training-data"
     container.mkdir(parents=True, exist_ok=True)
     (container / "rows.csv").write_text("a,b\n1,2\n")
-    args = [
-        "node",
-        str(EMULATOR_MAIN),
-        "--port",
-        "0",
-        "--data-dir",
-        str(data_dir),
-        "--token",
-        TOKEN,
-        "--read-token",
-        READ_TOKEN,
-        "--image",
-        f"{IMAGE}={image_dir}",
-        *extra,
-    ]
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
-    assert process.stdout is not None
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if line.startswith("listening on "):
-            return Emulator(line.split("listening on ", 1)[1].strip(), data_dir, process)
-        if not line and process.poll() is not None:
-            break
-    process.kill()
-    raise RuntimeError("the emulator did not print its 'listening on' line")
+    flags = ["--read-token", READ_TOKEN, "--image", f"{IMAGE}={image_dir}", *extra]
+    try:
+        return start_emulator_process(data_dir, TOKEN, *flags, stderr=sys.stderr)
+    except FileNotFoundError as error:
+        pytest.skip(str(error))
 
 
 def connection_json(url: str, token: str = TOKEN, login: str = "gra", conn_type: str = "generic") -> str:

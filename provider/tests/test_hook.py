@@ -304,7 +304,7 @@ def test_submit_is_not_repeated_after_an_injected_failure(faulty: Emulator) -> N
 
 def test_missing_emulator_build_is_reported(tmp_path: Path) -> None:
     # Keeps the skip message honest: the fixture points at the file `npm run build` produces.
-    from conftest import EMULATOR_MAIN
+    from emulator_process import EMULATOR_MAIN
 
     assert EMULATOR_MAIN.name == "main.js" and "dist" in EMULATOR_MAIN.parts
 

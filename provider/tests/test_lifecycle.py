@@ -8,7 +8,7 @@ import pytest
 
 from apache_airflow_provider_ovhcloud_ai import lifecycle
 from apache_airflow_provider_ovhcloud_ai.lifecycle import WaitOutcome, evaluate_wait
-from conftest import REPO
+from emulator_process import REPO
 
 
 def _ts_set(name: str) -> set[str]:

@@ -1,0 +1,73 @@
+"""
+Starts a real emulator process on 127.0.0.1 and stops it; the test fixtures and the benches both use it.
+
+Plain Python with no pytest import, so a bench can import it too; nothing of the runtime package depends
+on it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+REPO = Path(__file__).resolve().parents[2]
+EMULATOR_MAIN = REPO / "packages" / "emulator" / "dist" / "src" / "main.js"
+#: Seconds the emulator may take to print its ``listening on`` line.
+START_TIMEOUT = 30.0
+
+
+@dataclass
+class EmulatorProcess:
+    """A running emulator process and the URL it listens on."""
+
+    url: str
+    data_dir: Path
+    process: subprocess.Popen[str]
+
+    def stop(self, timeout: float = 15) -> None:
+        """
+        End the emulator (SIGTERM interrupts its jobs); kill it when it takes longer than ``timeout``.
+
+        :param timeout: seconds to wait for a clean exit.
+        """
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_emulator_process(
+    data_dir: Path, token: str, *extra: str, stderr: int | IO[Any] | None = None
+) -> EmulatorProcess:
+    """
+    Start ``node main.js --port 0`` and wait for its ``listening on`` line.
+
+    Raises :class:`FileNotFoundError` when the emulator is not built, :class:`RuntimeError` when it does
+    not start.
+
+    :param data_dir: the emulator's data folder.
+    :param token: its operator token.
+    :param extra: more command line flags (``--read-token``, ``--image``, ``--slots``, faults...).
+    :param stderr: where its stderr goes (``subprocess.DEVNULL`` to drop it; default: inherited).
+    """
+    if not EMULATOR_MAIN.exists():
+        raise FileNotFoundError(f"{EMULATOR_MAIN} is missing: run `npm run build` at the repo root")
+    args = ["node", str(EMULATOR_MAIN), "--port", "0", "--data-dir", str(data_dir), "--token", token, *extra]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    assert process.stdout is not None
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if line.startswith("listening on "):
+            return EmulatorProcess(line.split("listening on ", 1)[1].strip(), data_dir, process)
+        if not line and process.poll() is not None:
+            break
+    process.kill()
+    process.wait()
+    raise RuntimeError("the emulator did not print its 'listening on' line")
