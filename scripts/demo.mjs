@@ -13,12 +13,10 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, relative } from "node:path";
+import { join, relative } from "node:path";
 import { installCleanup, removeOnExit, run, stopAll, tail } from "./lib/proc.mjs";
 import {
-  airflowEnv,
   buildWorkspace,
-  EMULATOR_RUN_SETTINGS,
   ensureAirflowDb,
   ensureNodeModules,
   ensureVenv,
@@ -27,7 +25,6 @@ import {
   prepareAirflowHome,
   ROOT,
   StepError,
-  VENV_BIN,
 } from "./lib/setup.mjs";
 
 const DAG_FILE = join(ROOT, "examples", "dags", "05_complete_workflow.py");
@@ -152,7 +149,7 @@ async function main() {
     );
   });
 
-  const { airflowConnection, startEmulator } = await import("./lib/emulator.mjs");
+  const { runDagTest, startEmulator } = await import("./lib/emulator.mjs");
   const { AITrainingClient } = await import("@ai-training/client");
   let emulator;
   await step(3, "start the AI Training emulator", async () => {
@@ -207,13 +204,10 @@ async function main() {
         `  ... ${running} still running (${elapsed()})${job ? `; job ${job.id} is ${job.status?.state}` : ""}`,
       );
     }, 15_000);
-    const result = await run(join(VENV_BIN, "airflow"), ["dags", "test", DAG_ID, "-f", dagFile], {
-      cwd: ROOT,
-      env: airflowEnv(home, {
-        ...EMULATOR_RUN_SETTINGS,
-        AIRFLOW__CORE__DAGS_FOLDER: dirname(dagFile),
-        AIRFLOW_CONN_OVH_AI_TRAINING_DEFAULT: airflowConnection(emulator),
-      }),
+    const result = await runDagTest(emulator, {
+      home,
+      dagId: DAG_ID,
+      dagFile,
       logFile,
       timeoutMs: 10 * 60_000,
       onLine: (line) => {

@@ -3,93 +3,47 @@
  * directory, the image of the document's examples mapped to examples/training, stopped with everything
  * it runs.
  */
-import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync } from "node:fs";
-import { basename, join } from "node:path";
-import { start, stopChild, tail } from "./proc.mjs";
-import { ROOT, StepError } from "./setup.mjs";
-
-export const EMULATOR_MAIN = join(ROOT, "packages", "emulator", "dist", "src", "main.js");
+import { copyFileSync, mkdirSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { startEmulatorProcess } from "@ai-training/emulator/testing";
+import { run, stopWithChildren } from "./proc.mjs";
+import { airflowEnv, EMULATOR_RUN_SETTINGS, ROOT, StepError, VENV_BIN } from "./setup.mjs";
 
 /** The image every example of the document uses; the emulator finds its files (train.py) here. */
 export const TRAINING_IMAGE = "pytorch/pytorch:2.0.0-cuda11.7-cudnn8-runtime";
 export const TRAINING_DIR = join(ROOT, "examples", "training");
 export const DATASET = join(TRAINING_DIR, "data", "wine.csv");
+/** The emulator's own default grace (`--stop-grace-ms`), as a user's emulator started without the flag has. */
+const STOP_GRACE_MS = 10_000;
 
 /**
- * Starts `node packages/emulator/dist/src/main.js` and resolves once it prints `listening on URL`.
- * @param {{ dataDir: string, slots?: number, logFile?: string, startTimeoutMs?: number }} options
- * @returns {Promise<{ url: string, token: string, readToken: string, dataDir: string, output: () => string, stop: () => Promise<void> }>}
+ * Starts the built emulator with `startEmulatorProcess` of `@ai-training/emulator/testing` (the scripts
+ * load this module only after the build step) and resolves once it listens. It is stopped with the
+ * script's children when the script fails or is interrupted.
+ * @param {{ dataDir: string, slots?: number, startTimeoutMs?: number }} options
+ * @returns {Promise<import("@ai-training/emulator/testing").EmulatorProcess>}
  */
 export async function startEmulator({ dataDir, slots = 4, startTimeoutMs = 30_000 }) {
-  if (!existsSync(EMULATOR_MAIN)) {
-    throw new StepError(
-      "start the emulator",
-      `${EMULATOR_MAIN} does not exist: the emulator package is not built (npm run build)`,
-    );
-  }
   mkdirSync(dataDir, { recursive: true });
-  const token = randomBytes(18).toString("hex");
-  const readToken = randomBytes(18).toString("hex");
-  const args = [
-    EMULATOR_MAIN,
-    "--port",
-    "0",
-    "--data-dir",
-    dataDir,
-    "--token",
-    token,
-    "--read-token",
-    readToken,
-    "--slots",
-    String(slots),
-    "--image",
-    `${TRAINING_IMAGE}=${TRAINING_DIR}`,
-  ];
-  const child = start(process.execPath, args, { cwd: ROOT });
-  let output = "";
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(
-        new StepError(
-          "start the emulator",
-          `no "listening on" line within ${startTimeoutMs / 1000} s`,
-          tail(output),
-        ),
-      );
-    }, startTimeoutMs);
-    const onData = (chunk) => {
-      output += chunk;
-      const match = /^listening on (http:\/\/\S+)\s*$/m.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    };
-    child.stdout.setEncoding("utf8");
-    child.stderr.setEncoding("utf8");
-    child.stdout.on("data", onData);
-    child.stderr.on("data", (chunk) => {
-      output += chunk;
+  let emulator;
+  try {
+    emulator = await startEmulatorProcess({
+      dataDir,
+      slots,
+      images: { [TRAINING_IMAGE]: TRAINING_DIR },
+      stopGraceMs: STOP_GRACE_MS,
+      startTimeoutMs,
     });
-    child.on("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(
-        new StepError(
-          "start the emulator",
-          `the emulator exited (${signal ?? `exit ${code}`}) before listening`,
-          tail(output),
-        ),
-      );
-    });
-  });
+  } catch (error) {
+    throw new StepError("start the emulator", error.message);
+  }
+  const forget = stopWithChildren(emulator);
   return {
-    url,
-    token,
-    readToken,
-    dataDir,
-    output: () => output,
-    stop: () => stopChild(child, 10_000),
+    ...emulator,
+    stop: async () => {
+      await emulator.stop();
+      forget();
+    },
   };
 }
 
@@ -115,5 +69,25 @@ export function airflowConnection(emulator) {
     login: "gra",
     password: emulator.token,
     host: emulator.url,
+  });
+}
+
+/**
+ * Runs `airflow dags test DAG_ID -f DAG_FILE` in the AIRFLOW_HOME `home` against `emulator`: the default
+ * connection points at it, the DAG file's folder is the DAGs folder, and check intervals are capped for a
+ * local run (EMULATOR_RUN_SETTINGS).
+ * @param {{ url: string, token: string }} emulator
+ * @param {{ home: string, dagId: string, dagFile: string } & Record<string, unknown>} options the rest goes
+ *   to `run` (logFile, timeoutMs, onLine...)
+ */
+export function runDagTest(emulator, { home, dagId, dagFile, ...runOptions }) {
+  return run(join(VENV_BIN, "airflow"), ["dags", "test", dagId, "-f", dagFile], {
+    cwd: ROOT,
+    env: airflowEnv(home, {
+      ...EMULATOR_RUN_SETTINGS,
+      AIRFLOW__CORE__DAGS_FOLDER: dirname(dagFile),
+      AIRFLOW_CONN_OVH_AI_TRAINING_DEFAULT: airflowConnection(emulator),
+    }),
+    ...runOptions,
   });
 }

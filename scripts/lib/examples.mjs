@@ -12,19 +12,11 @@
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { basename, join } from "node:path";
 import { AITrainingClient, isFinalState } from "@ai-training/client";
-import { airflowConnection, DATASET, putObjects, startEmulator } from "./emulator.mjs";
+import { DATASET, putObjects, runDagTest, startEmulator } from "./emulator.mjs";
 import { removeOnExit, run, tail } from "./proc.mjs";
-import {
-  airflowEnv,
-  EMULATOR_RUN_SETTINGS,
-  isolatedDagFile,
-  PYTHON,
-  prepareAirflowHome,
-  ROOT,
-  VENV_BIN,
-} from "./setup.mjs";
+import { airflowEnv, isolatedDagFile, PYTHON, prepareAirflowHome, ROOT } from "./setup.mjs";
 
 export const DAGS_DIR = join(ROOT, "examples", "dags");
 export const SEED_DOCUMENT = join(ROOT, "..", "shared", "seed", "ai-training.md");
@@ -223,13 +215,10 @@ export async function runExample(example, { migratedDb, logDir, timeoutMs = 10 *
       putObjects(emulator.dataDir, alias, container, [DATASET], prefix);
     const home = prepareAirflowHome(join(work, "airflow"), migratedDb);
     const dagFile = isolatedDagFile(join(work, "dags"), example.file);
-    const result = await run(join(VENV_BIN, "airflow"), ["dags", "test", example.dagId, "-f", dagFile], {
-      cwd: ROOT,
-      env: airflowEnv(home, {
-        ...EMULATOR_RUN_SETTINGS,
-        AIRFLOW__CORE__DAGS_FOLDER: dirname(dagFile),
-        AIRFLOW_CONN_OVH_AI_TRAINING_DEFAULT: airflowConnection(emulator),
-      }),
+    const result = await runDagTest(emulator, {
+      home,
+      dagId: example.dagId,
+      dagFile,
       logFile,
       timeoutMs,
     });

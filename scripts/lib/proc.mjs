@@ -13,9 +13,21 @@ const heartbeatMs = 20_000;
 /** @type {Set<import("node:child_process").ChildProcess>} */
 const live = new Set();
 
-/** Ends every tracked child's process group: SIGTERM now, SIGKILL after `graceMs`. */
+/** Other things to stop with the children, each `{ stop(): Promise<void> }` (an emulator process). */
+const handles = new Set();
+
+/** Stops `handle` with the children when the script fails or is interrupted; returns a function that forgets it. */
+export function stopWithChildren(handle) {
+  handles.add(handle);
+  return () => handles.delete(handle);
+}
+
+/** Ends every tracked child's process group (SIGTERM now, SIGKILL after `graceMs`) and stops every handle. */
 export async function stopAll(graceMs = 5000) {
-  await Promise.all([...live].map((child) => stopChild(child, graceMs)));
+  await Promise.all([
+    ...[...live].map((child) => stopChild(child, graceMs)),
+    ...[...handles].map((handle) => handle.stop()),
+  ]);
 }
 
 /** SIGTERM to the child's process group, SIGKILL after `graceMs`; resolves once the child has exited. */
