@@ -123,7 +123,7 @@ const COMMANDS: Record<string, Command> = {
   },
   "job stop": {
     usage: "ai-training job stop JOB_ID",
-    summary: "ask a running job to stop (it ends INTERRUPTED)",
+    summary: "ask a running job to stop (it ends INTERRUPTED; a job that already ended is left as it is)",
     flags: {},
     run: async (ctx) => (await job()).stop(ctx),
   },

@@ -496,6 +496,19 @@ describe("stop and delete", () => {
     assert.match(run.stdout, /is INTERRUPTED/);
   });
 
+  test("job stop on a job that already ended says so and leaves it as it was", async () => {
+    const job = await submitted(["--image", "python:3.12", ...sh("true")]);
+    await client.waitForJob(job.id, { interval: 50 });
+    let run = await cli(["job", "stop", job.id]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout.trim(), `Job ${job.id} is already DONE; nothing to stop.`);
+    assert.doesNotMatch(run.stdout, /INTERRUPT/);
+    run = await cli(["job", "stop", job.id, "--output", "json"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout), { id: job.id, stopped: false, state: "DONE" });
+    assert.equal((await client.getJob(job.id)).status.state, "DONE");
+  });
+
   test("job wait --timeout gives up with the last state, exit 1", async () => {
     const job = await submitted(["--image", "python:3.12", ...sh("sleep 30")]);
     const run = await cli(["job", "wait", job.id, "--timeout", "1", "--interval", "1"]);

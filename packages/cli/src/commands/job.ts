@@ -301,14 +301,24 @@ export async function logs(ctx: Context): Promise<number> {
   return 0;
 }
 
-/** `job stop ID`. */
+/** `job stop ID`: a job that already ended is left as it is, and the output says so. */
 export async function stop(ctx: Context): Promise<number> {
   const id = jobIdArg(ctx, "stop");
-  await (await ctx.client()).stopJob(id);
+  const client = await ctx.client();
+  const { isFinalState } = await import("@ai-training/client");
+  // The API answers a stop of an ended job with success and changes nothing, so only the job's state
+  // tells whether there is anything to stop.
+  const state = (await client.getJob(id)).status.state;
+  if (isFinalState(state)) {
+    if (ctx.json) ctx.out(JSON.stringify({ id, stopped: false, state }));
+    else ctx.out(`Job ${id} is already ${state}; nothing to stop.`);
+    return 0;
+  }
+  await client.stopJob(id);
   if (ctx.json) ctx.out(JSON.stringify({ id, stopped: true }));
   else
     ctx.out(
-      `Asked job ${id} to stop; it goes INTERRUPTING, then INTERRUPTED. Follow it with: ai-training job wait ${id} --target INTERRUPTED`,
+      `Asked job ${id} to stop (it was ${state}); it goes INTERRUPTING, then INTERRUPTED. Follow it with: ai-training job wait ${id} --target INTERRUPTED`,
     );
   return 0;
 }
