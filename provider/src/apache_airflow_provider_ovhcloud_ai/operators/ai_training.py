@@ -53,6 +53,12 @@ class _AITrainingOperator(BaseOperator):
     def _remember_job(self, job: Mapping[str, Any]) -> None:
         setattr(self, JOB_LINK_ATTRIBUTE, job_link(dict(job), self.hook.base_url))
 
+    def _read_job(self, job_id: str) -> dict[str, Any]:
+        """The job as the API answers it, its link remembered for the task's extra link."""
+        job = self.hook.get_job(job_id)
+        self._remember_job(job)
+        return job
+
     def _log_final(self, job: Mapping[str, Any]) -> None:
         status = job.get("status") or {}
         self.log.info(
@@ -91,6 +97,16 @@ class _AITrainingOperator(BaseOperator):
         raise exc.OVHCloudAITrainingError(
             f"Waiting for job {job_id} failed: {event.get('message', 'unknown error')}"
         )
+
+
+class _JobOperator(_AITrainingOperator):
+    """An operator on one existing job, named by its (templated) id."""
+
+    template_fields: Sequence[str] = ("job_id", "region")
+
+    def __init__(self, *, job_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.job_id = job_id
 
 
 class _Progress:
@@ -345,23 +361,16 @@ class OVHCloudAITrainingSubmitJobOperator(_AITrainingOperator):
             self.log.warning("Task killed, but job %s could not be stopped: %s", self.job_id, error)
 
 
-class OVHCloudAITrainingGetJobOperator(_AITrainingOperator):
+class OVHCloudAITrainingGetJobOperator(_JobOperator):
     """
     Get a job's details and status; returns the job.
 
     :param job_id: the job's id (templated, e.g. from the submit task's XCom).
     """
 
-    template_fields: Sequence[str] = ("job_id", "region")
-
-    def __init__(self, *, job_id: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.job_id = job_id
-
     def execute(self, context: Context) -> dict[str, Any]:
         """Read the job and return it."""
-        job = self.hook.get_job(self.job_id)
-        self._remember_job(job)
+        job = self._read_job(self.job_id)
         status = job.get("status") or {}
         self.log.info(
             "Job %s (%s) is %s (exit code %s)",
@@ -449,7 +458,7 @@ class OVHCloudAITrainingWaitForJobOperator(_AITrainingOperator):
         return self._complete_wait(event, self.target_states, "timeout")
 
 
-class OVHCloudAITrainingStopJobOperator(_AITrainingOperator):
+class OVHCloudAITrainingStopJobOperator(_JobOperator):
     """
     Stop a running job; returns the job as it is after the stop order. A job that already ended is left
     as it is.
@@ -457,16 +466,9 @@ class OVHCloudAITrainingStopJobOperator(_AITrainingOperator):
     :param job_id: the job's id (templated).
     """
 
-    template_fields: Sequence[str] = ("job_id", "region")
-
-    def __init__(self, *, job_id: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.job_id = job_id
-
     def execute(self, context: Context) -> dict[str, Any]:
         """Ask the job to stop unless it already ended."""
-        job = self.hook.get_job(self.job_id)
-        self._remember_job(job)
+        job = self._read_job(self.job_id)
         state = lifecycle.job_state(job)
         if lifecycle.is_final_state(state):
             self.log.info("Job %s already ended (%s): nothing to stop", self.job_id, state)
