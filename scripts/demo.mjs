@@ -77,7 +77,7 @@ installCleanup((signal) => {
 });
 
 /** Keeps the newest view of every job the emulator has, so the job is known even after delete_job. */
-function watchJobs(client) {
+function watchJobs(client, isFinalState) {
   /** @type {Map<string, { job: any, seen: { state: string, at: Date }[], log?: string }>} */
   const jobs = new Map();
   let stopped = false;
@@ -91,7 +91,7 @@ function watchJobs(client) {
           if (entry.seen.at(-1)?.state !== state) entry.seen.push({ state, at: new Date() });
           entry.job = job;
           jobs.set(job.id, entry);
-          if (entry.log === undefined && ["DONE", "FAILED", "INTERRUPTED", "ERROR"].includes(state)) {
+          if (entry.log === undefined && isFinalState(state)) {
             entry.log = await client.getJobLogs(job.id).catch(() => undefined);
           }
         }
@@ -150,7 +150,7 @@ async function main() {
   });
 
   const { runDagTest, startEmulator } = await import("./lib/emulator.mjs");
-  const { AITrainingClient } = await import("@ai-training/client");
+  const { AITrainingClient, isFinalState, isSuccessState } = await import("@ai-training/client");
   let emulator;
   await step(3, "start the AI Training emulator", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "ai-training-demo-"));
@@ -182,7 +182,7 @@ async function main() {
   });
 
   const client = new AITrainingClient({ token: emulator.token, endpoint: emulator.url });
-  const watcher = watchJobs(client);
+  const watcher = watchJobs(client, isFinalState);
   cleanups.push(() => watcher.stop());
   let states;
   await step(5, `run the document's complete workflow: airflow dags test ${DAG_ID}`, async () => {
@@ -271,7 +271,7 @@ async function main() {
     printTimeline(job, seen);
     const state = job.status?.state;
     say(`final state ${state}, exit code ${job.status?.exitCode ?? "-"}`);
-    if (state !== "DONE")
+    if (!isSuccessState(state))
       throw new StepError("results", `the job ended ${state}, not DONE`, log ? tail(log, 15) : "");
     // delete_job removed the job from the API; this is the emulator's answer before that.
     const gone = await client.getJob(job.id).then(
