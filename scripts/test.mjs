@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm test`: every check of the project, in one run, ending with one line `N passed, N failed`.
+ * `npm test`: every check of the project, in one run, ending with one line `N passed, N failed, N skipped`.
  *
  * 1. install what is missing (npm ci, the repo's .venv with Airflow and the provider), quick when present;
  * 2. build (tsc -b);
@@ -13,10 +13,14 @@
  * Options (after `npm test --`): --only=install,build,lint,node,python,examples (comma list),
  * --dag=SUBSTRING (run only the matching example DAGs), --jobs=N (example DAGs run at once; default 2).
  * Each example's full Airflow log is kept in .airflow/logs/.
+ *
+ * The check that every code block of the user's document is an example reads the document from
+ * `AI_TRAINING_SEED`, else ../shared/seed/ai-training.md beside the clone; it is skipped (not failed) when
+ * neither exists, since the document is not part of the repo.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { installCleanup, run, tail } from "./lib/proc.mjs";
 import {
   buildWorkspace,
@@ -39,7 +43,7 @@ const only = options.only ? new Set(options.only.split(",")) : null;
 const wants = (part) => only === null || only.has(part);
 const jobs = Math.max(1, Number(options.jobs ?? process.env.AI_TRAINING_TEST_JOBS ?? 2));
 
-/** @type {{ name: string, passed: number, failed: number, detail?: string }[]} */
+/** @type {{ name: string, passed: number, failed: number, skipped?: number, detail?: string }[]} */
 const results = [];
 const startedAt = Date.now();
 let stepNumber = 0;
@@ -62,6 +66,12 @@ function check(name, ok, detail = "", ms = undefined) {
   if (!ok && detail) console.log(indent(detail, 6));
 }
 
+/** Records a check that could not run here and proves nothing either way: counted as skipped. */
+function skip(name, detail) {
+  results.push({ name, passed: 0, failed: 0, skipped: 1, detail });
+  say(`skip ${name}: ${detail}`);
+}
+
 /** Records a suite whose tests count one by one. */
 function suite(name, passed, failed, detail = "", ms = undefined) {
   results.push({ name, passed, failed, detail });
@@ -81,6 +91,7 @@ function indent(text, n) {
 function finish() {
   const passed = results.reduce((sum, r) => sum + r.passed, 0);
   const failed = results.reduce((sum, r) => sum + r.failed, 0);
+  const skipped = results.reduce((sum, r) => sum + (r.skipped ?? 0), 0);
   const failures = results.filter((r) => r.failed > 0);
   console.log(`\n${"-".repeat(72)}`);
   if (failures.length > 0) {
@@ -88,7 +99,7 @@ function finish() {
     for (const r of failures) console.log(`  - ${r.name}${r.failed > 1 ? ` (${r.failed})` : ""}`);
   }
   console.log(`took ${Math.round((Date.now() - startedAt) / 1000)} s`);
-  console.log(`${passed} passed, ${failed} failed`);
+  console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
   process.exitCode = failed > 0 ? 1 : 0;
 }
 
@@ -181,18 +192,26 @@ function tapFailures(output) {
 async function nodeTests(built) {
   step("TypeScript tests (node --test)");
   const packages = readdirSync(join(ROOT, "packages")).sort();
-  for (const name of packages) {
-    const dir = join(ROOT, "packages", name, "dist", "test");
-    const srcDir = join(ROOT, "packages", name, "test");
+  // The root scripts' own tests (plain .mjs, nothing to compile) run like a package's.
+  const suites = [
+    ...packages.map((name) => ({
+      name: `packages/${name}`,
+      srcDir: join(ROOT, "packages", name, "test"),
+      dir: join(ROOT, "packages", name, "dist", "test"),
+    })),
+    { name: "scripts", srcDir: join(ROOT, "scripts", "test"), dir: join(ROOT, "scripts", "test") },
+  ];
+  for (const { name: suiteName, srcDir, dir } of suites) {
+    const name = suiteName.replace(/^packages\//, "");
     if (!existsSync(srcDir)) {
-      say(`skip ${name}: no packages/${name}/test yet`);
+      say(`skip ${name}: no ${suiteName}/test yet`);
       continue;
     }
     if (!built || !existsSync(dir)) {
-      check(`node --test packages/${name}`, false, "not built: see the build step");
+      check(`node --test ${suiteName}`, false, "not built: see the build step");
       continue;
     }
-    say(`...  node --test packages/${name}/dist/test/`);
+    say(`...  node --test ${relative(ROOT, dir)}/`);
     const result = await run(process.execPath, ["--test", "--test-reporter=tap", dir], {
       cwd: ROOT,
       timeoutMs: 15 * 60_000,
@@ -205,7 +224,7 @@ async function nodeTests(built) {
       failed += 1;
       detail = `${result.error?.message ?? `exit ${result.code}`}, ${counts.tests} tests\n${tail(result.stderr || result.stdout, 20)}`;
     }
-    suite(`node --test packages/${name}`, counts.pass, failed, detail, result.ms);
+    suite(`node --test ${suiteName}`, counts.pass, failed, detail, result.ms);
   }
 }
 
@@ -262,7 +281,10 @@ async function examples(built) {
   const { checkSeedBlocks, listExamples, runConnectionExample, runExample } = await import(
     "./lib/examples.mjs"
   );
-  for (const r of checkSeedBlocks()) check(`${r.name} (${r.detail.split("\n")[0]})`, r.ok, r.detail);
+  for (const r of checkSeedBlocks()) {
+    if (r.skipped) skip(r.name, r.detail);
+    else check(`${r.name} (${r.detail.split("\n")[0]})`, r.ok, r.detail);
+  }
 
   const migratedDb = await ensureAirflowDb(say);
   const t = Date.now();
