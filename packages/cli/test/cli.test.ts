@@ -455,6 +455,39 @@ describe("reading jobs", () => {
     assert.match(run.stderr, new RegExp(`Job ${failed.id} ended in state FAILED with exit code 4`));
   });
 
+  test("an unknown state in --target, --failure or --state is exit 2 listing the states, nothing sent", async () => {
+    // Nothing listens on port 1: had anything been sent, the answer would be exit 3.
+    const offline = { OVH_AI_TRAINING_ENDPOINT: "http://127.0.0.1:1" };
+    const cases: Array<[string[], string]> = [
+      [["job", "wait", done.id, "--target", "BOGUS"], "--target"],
+      [["job", "wait", done.id, "--failure", "FAILED,nope"], "--failure"],
+      [["job", "list", "--state", "BOGUS"], "--state"],
+      [["job", "list", "--state", "running", "--state", "RUNING"], "--state"],
+    ];
+    for (const [args, flag] of cases) {
+      const run = await cli(args, offline);
+      assert.equal(run.code, 2, `${args.join(" ")}: ${run.stderr}`);
+      assert.match(run.stderr, new RegExp(`${flag} "[A-Z]+" is not a job state \\(allowed: QUEUED, .*DONE`));
+      assert.doesNotMatch(run.stderr, /Could not reach/);
+    }
+    // Lower case is a known state: the same job list reaches the server.
+    const run = await cli([
+      "job",
+      "list",
+      "--state",
+      "done",
+      "--label",
+      `batch=${batch}`,
+      "--output",
+      "json",
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(
+      (JSON.parse(run.stdout) as Job[]).map((job) => job.id),
+      [done.id],
+    );
+  });
+
   test("job logs prints the output, the last lines with --tail, JSON lines with --output json", async () => {
     let run = await cli(["job", "logs", done.id]);
     assert.equal(run.stdout, "first\nsecond\nthird\n");

@@ -14,7 +14,14 @@ import {
   ValidationError,
   WaitTimeoutError,
 } from "./errors.js";
-import { DEFAULT_FAILURE_STATES, DEFAULT_TARGET_STATES, isFinalState, type JobState } from "./lifecycle.js";
+import {
+  DEFAULT_FAILURE_STATES,
+  DEFAULT_TARGET_STATES,
+  isFinalState,
+  isKnownState,
+  type JobState,
+  KNOWN_JOB_STATES,
+} from "./lifecycle.js";
 import type { Flavor, Job, JobList, JobSpec, Me } from "./models.js";
 import {
   type AttemptFailure,
@@ -444,6 +451,10 @@ export class AITrainingClient {
     const interval = options.interval ?? 5000;
     const { timeout, signal, onStateChange } = options;
     if (targets.length === 0) throw new ValidationError("targetStates", "must name at least one state");
+    // Only what the caller asks for is checked: a misspelt state would never be reached, and the wait
+    // would end on some other final state instead. States the API answers are still kept as they are.
+    checkKnownStates("targetStates", targets);
+    checkKnownStates("failureStates", failures);
     const overlap = targets.filter((state) => failures.includes(state));
     if (overlap.length > 0) {
       throw new ValidationError(
@@ -639,6 +650,13 @@ function jobPath(jobId: string): string {
     throw new ValidationError("jobId", "is required: the id of the job (list jobs to find it)");
   }
   return `/v1/job/${encodeURIComponent(jobId)}`;
+}
+
+function checkKnownStates(field: string, states: readonly string[]): void {
+  const unknown = states.find((state) => !isKnownState(state));
+  if (unknown !== undefined) {
+    throw new ValidationError(field, `${show(unknown)} is not a job state`, KNOWN_JOB_STATES);
+  }
 }
 
 function checkCount(field: string, value: number): number {

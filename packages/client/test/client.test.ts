@@ -120,6 +120,27 @@ describe("submit, read, wait", () => {
     );
   });
 
+  test("waitForJob refuses an unknown target or failure state, naming the option, before any request", async () => {
+    // Nothing listens on port 1: a request would end in a ConnectionError, not a ValidationError.
+    const offline = new AITrainingClient({
+      token: "t",
+      endpoint: "http://127.0.0.1:1",
+      retry: { maxRetries: 0 },
+    });
+    for (const [field, options] of [
+      ["targetStates", { targetStates: ["BOGUS"] }],
+      ["failureStates", { failureStates: ["FAILED", "NOPE"] }],
+    ] as const) {
+      await assert.rejects(offline.waitForJob("any", options), (error: unknown) => {
+        assert.ok(error instanceof ValidationError, String(error));
+        assert.equal(error.field, field);
+        assert.ok(error.allowed?.includes("DONE") && error.allowed.includes("INTERRUPTED"));
+        assert.match(error.message, new RegExp(`${field}: ".*" is not a job state \\(allowed: QUEUED, `));
+        return true;
+      });
+    }
+  });
+
   test("startJob restarts an ended job, which runs again", async () => {
     const job = await client.submitJob({ image: "python:3.12", command: sh("echo again") });
     await client.waitForJob(job.id, fastWait);

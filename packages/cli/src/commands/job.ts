@@ -23,6 +23,25 @@ function seconds(ctx: Context, flag: string): number | undefined {
   return value;
 }
 
+/**
+ * The states given to a repeatable `--FLAG STATE` (comma-separated too), upper-cased and checked against
+ * the lifecycle module, so a misspelt state is refused before anything is sent.
+ */
+async function statesFlag(ctx: Context, flag: string): Promise<string[] | undefined> {
+  const given = ctx.parsed.flags[flag] as string[] | undefined;
+  if (given === undefined) return undefined;
+  const { isKnownState, KNOWN_JOB_STATES } = await import("@ai-training/client");
+  const states = given.flatMap((text) => text.split(",")).map((text) => text.trim().toUpperCase());
+  for (const state of states) {
+    if (!isKnownState(state)) {
+      throw new UsageError(
+        `--${flag} ${JSON.stringify(state)} is not a job state (allowed: ${KNOWN_JOB_STATES.join(", ")})`,
+      );
+    }
+  }
+  return states;
+}
+
 function jobRow(job: Job): unknown[] {
   return [job.id, job.spec?.name, job.status?.state, job.spec?.image, job.createdAt];
 }
@@ -161,8 +180,8 @@ export async function get(ctx: Context): Promise<number> {
 export async function list(ctx: Context): Promise<number> {
   const { flags } = ctx.parsed;
   const options: ListJobsOptions = {};
-  const states = flags.state as string[] | undefined;
-  if (states) options.statusState = states.flatMap((s) => s.split(",")).map((s) => s.trim().toUpperCase());
+  const states = await statesFlag(ctx, "state");
+  if (states) options.statusState = states;
   const labels = flags.label as string[] | undefined;
   if (labels) options.labelSelector = Object.fromEntries(labels.map((item) => splitKeyValue(item, "label")));
   if (flags.user !== undefined) options.userName = flags.user as string;
@@ -199,12 +218,9 @@ export async function list(ctx: Context): Promise<number> {
 /** `job wait ID`: shows each state change once and ends with the final state. */
 export async function wait(ctx: Context): Promise<number> {
   const id = jobIdArg(ctx, "wait");
-  const { flags } = ctx.parsed;
-  const upper = (list: string[] | undefined) =>
-    list?.flatMap((s) => s.split(",")).map((s) => s.trim().toUpperCase());
   return waitAndReport(ctx, id, {
-    targetStates: upper(flags.target as string[] | undefined),
-    failureStates: upper(flags.failure as string[] | undefined),
+    targetStates: await statesFlag(ctx, "target"),
+    failureStates: await statesFlag(ctx, "failure"),
     interval: seconds(ctx, "interval"),
     timeout: seconds(ctx, "timeout"),
   });
