@@ -36,6 +36,8 @@ Options:
   --read-token T           a read-only token (repeatable)
   --slots N                jobs that may run at once; the others wait in QUEUED (default ${DEFAULT_SLOTS})
   --image IMAGE=DIR        the files of DIR are what IMAGE holds in /workspace (repeatable); images are never pulled
+  --create-mount-points    create a volume's missing mountPath outside /workspace on the host (the empty
+                           folder stays there); without it such a job fails to start saying what to do
   --stop-grace-ms N        grace between SIGTERM and SIGKILL when a job is stopped (default ${DEFAULT_STOP_GRACE_MS})
   --fault-rate-429 R       share (0..1) of requests answered 429 (fault injection, default 0)
   --fault-rate-503 R       share (0..1) of requests answered 503 (default 0)
@@ -78,6 +80,7 @@ const EMULATOR_FLAGS = {
   "allow-remote": { value: false },
   "log-level": { value: true },
   "stop-on-stdin-close": { value: false },
+  "create-mount-points": { value: false },
   help: { value: false },
 } as const;
 
@@ -128,6 +131,7 @@ export function emulatorOptions(
     stopGraceMs:
       numberFlag(args, "stop-grace-ms", { min: 0, max: 3_600_000, integer: true }) ?? DEFAULT_STOP_GRACE_MS,
     allowRemote: args.flags.has("allow-remote"),
+    createMountPoints: args.flags.has("create-mount-points"),
   };
   const dataDir = flag(args, "data-dir") ?? env[DATA_DIR_ENV];
   if (dataDir) options.dataDir = path.resolve(dataDir);

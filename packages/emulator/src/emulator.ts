@@ -33,6 +33,11 @@ export interface EmulatorOptions {
   stopGraceMs?: number;
   /** Bind an address other than loopback (the emulator has no TLS; tokens would cross the network). */
   allowRemote?: boolean;
+  /**
+   * Create missing mount points outside /workspace on the host (they stay after the job); off by default,
+   * where such a job fails to start saying what to do.
+   */
+  createMountPoints?: boolean;
   /** Log requests at this pino level on stderr; quiet when undefined. */
   logLevel?: string;
 }
@@ -117,7 +122,12 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   let runtime: HostRuntime | undefined;
   let app: FastifyInstance | undefined;
   try {
-    runtime = createRuntime({ dataDir, images: options.images ?? {}, graceMs: stopGraceMs });
+    runtime = createRuntime({
+      dataDir,
+      images: options.images ?? {},
+      graceMs: stopGraceMs,
+      createMountPoints: options.createMountPoints ?? false,
+    });
     const engine = new Engine({
       store,
       runtime,

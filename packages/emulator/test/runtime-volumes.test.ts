@@ -379,9 +379,10 @@ for (const method of methods)
       }
     });
 
-    test("a volume outside /workspace is mounted there inside the job only", async () => {
+    test("a volume on an existing folder outside /workspace is mounted there inside the job only", async () => {
       putObjects("GRA", "outside", { "o.txt": "outside" });
-      const mountPath = path.join(root, "mnt", "outside");
+      const mountPath = path.join(root, "mnt", `outside-${jobCount}`);
+      mkdirSync(mountPath, { recursive: true });
       const job = makeJob(
         [{ mountPath, dataStore: { alias: "GRA", container: "outside" } }],
         ["cat", `${mountPath}/o.txt`],
@@ -390,6 +391,49 @@ for (const method of methods)
       assert.equal(exit.exitCode, 0, lines.join("\n"));
       assert.deepEqual(lines, ["outside"]);
       assert.deepEqual(readdirSync(mountPath), [], "the host sees only the empty mount point");
+    });
+
+    test("a missing mount point outside /workspace is a JobStartError and nothing is created", async () => {
+      const mountPath = path.join(root, "absent", `mount-${jobCount}`, "deeper");
+      const job = makeJob([
+        { mountPath: "/workspace/in", standalone: {} },
+        { mountPath, standalone: {} },
+        { mountPath: `${mountPath}/nested`, standalone: {} },
+      ]);
+      const volumes = await runtime.pullVolumes(job);
+      await assert.rejects(
+        runtime.startProcess(job, volumes, () => undefined),
+        (error: Error) => {
+          assert.ok(error instanceof JobStartError);
+          assert.match(error.message, new RegExp(`volume 1 has mountPath "${mountPath}"`));
+          assert.match(error.message, /does not exist on this host/);
+          assert.match(error.message, /under \/workspace\//);
+          assert.match(error.message, /--create-mount-points/);
+          return true;
+        },
+      );
+      assert.equal(existsSync(path.join(root, "absent")), false, "no folder was created on the host");
+      await runtime.cleanup(job, volumes);
+    });
+
+    test("with createMountPoints a missing mount point outside /workspace is created and stays", async () => {
+      putObjects("GRA", "made", { "m.txt": "made" });
+      const mountPath = path.join(root, "created", `mount-${jobCount}`);
+      const creating = createRuntime({ dataDir, isolation: method, createMountPoints: true });
+      const job = makeJob(
+        [
+          { mountPath, dataStore: { alias: "GRA", container: "made" } },
+          { mountPath: `${mountPath}/sub`, standalone: {} },
+        ],
+        sh(`cat "${mountPath}/m.txt"; echo; test -d "${mountPath}/sub" && echo sub`),
+      );
+      const volumes = await creating.pullVolumes(job);
+      const lines: string[] = [];
+      const exit = await (await creating.startProcess(job, volumes, (line) => lines.push(line))).exited;
+      await creating.cleanup(job, volumes);
+      assert.equal(exit.exitCode, 0, lines.join("\n"));
+      assert.deepEqual(lines, ["made", "sub"]);
+      assert.deepEqual(readdirSync(mountPath), [], "the empty mount point stays on the host");
     });
 
     test("a mount path over a system folder, or twice the same, is a JobStartError", async () => {

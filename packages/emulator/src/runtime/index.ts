@@ -6,7 +6,7 @@
  * Known shortcoming: a job runs on the host's own files and programs (only its mounts are private), so it
  * can read and write anything the emulator's user can outside `/workspace` and its volumes.
  */
-import { cp, mkdir, rm } from "node:fs/promises";
+import { cp, mkdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { JobSpec } from "@ai-training/client";
 import { buildJobEnv } from "./env.js";
@@ -15,6 +15,7 @@ import { launch } from "./process.js";
 import {
   detectIsolation,
   type IsolationMethod,
+  insideJobFolders,
   isolationFor,
   normalizeMountPath,
   planLaunch,
@@ -58,6 +59,11 @@ export interface RuntimeOptions {
    * else `none`, where jobs with volumes fail to start and others run in their host folder.
    */
   isolation?: IsolationMethod | "auto";
+  /**
+   * Create a missing mount point outside /workspace on the host (an empty folder that stays there), as
+   * `--create-mount-points` asks. Off by default: such a job then fails to start saying what to do.
+   */
+  createMountPoints?: boolean;
 }
 
 /** The runtime plus what the emulator needs at shutdown. */
@@ -95,6 +101,7 @@ export function createRuntime(options: RuntimeOptions): HostRuntime {
     const method = isolation.method;
     const folders = jobFolders(job);
     checkVolumesCanMount(job, volumes, method, dataDir);
+    if (!options.createMountPoints) await checkMountPoints(job, volumes);
     await mkdir(folders.workspace, { recursive: true });
     await mkdir(folders.home, { recursive: true });
 
@@ -115,7 +122,7 @@ export function createRuntime(options: RuntimeOptions): HostRuntime {
       aliasDir: folders.aliases,
       ...(options.basePath ? { basePath: options.basePath } : {}),
     });
-    const plan = await planLaunch(isolation, folders.workspace, volumes, command);
+    const plan = await planLaunch(isolation, folders.workspace, volumes, command, options.createMountPoints);
     const outcome = await launch(plan, env, onOutput);
     if (outcome.started) {
       running.add(outcome.process);
@@ -229,6 +236,31 @@ function checkVolumesCanMount(
   }
 }
 
+/**
+ * The runtime never creates a folder on the host outside its data dir (but the one `/workspace` mount
+ * point): a mount point outside the job's own folders must already exist on the host, where it is only
+ * mounted over inside the job's private namespace.
+ */
+async function checkMountPoints(job: RuntimeJob, volumes: PreparedVolume[]): Promise<void> {
+  const mountPaths = volumes.map((v) => v.mountPath);
+  for (const volume of volumes) {
+    if (insideJobFolders(volume.mountPath, mountPaths)) continue;
+    const folder = normalizeMountPath(volume.mountPath);
+    const found = await stat(folder).catch(() => undefined);
+    if (found?.isDirectory()) continue;
+    const what = found
+      ? `${folder} exists on this host but is not a folder`
+      : `the folder ${folder} does not exist on this host`;
+    throw new JobStartError(
+      `Job ${job.id} cannot start: volume ${volume.index} has mountPath "${volume.mountPath}", outside ` +
+        `${WORKSPACE}, and ${what}; the emulator creates no folder on the host outside its data dir. ` +
+        `Mount the volume under ${WORKSPACE}/ (e.g. ${WORKSPACE}${folder}), or create the folder ${folder} ` +
+        "on this host, or start the emulator with --create-mount-points (it then creates such folders, " +
+        "and they stay on the host after the job).",
+    );
+  }
+}
+
 function explainStartFailure(
   job: RuntimeJob,
   command: string[],
@@ -257,6 +289,11 @@ function explainStartFailure(
         `Job ${job.id} cannot start: the emulator could not run its wrapper ` +
         `(${outcome.spawnError?.code ?? outcome.spawnError?.message}). Check that /bin/sh and ` +
         `${method === "none" ? "" : `${method} `}are installed on this host.`
+      );
+    case "NOMOUNTPOINT":
+      return (
+        `Job ${job.id} cannot start: its mount point ${JSON.stringify(outcome.detail)} is no longer a ` +
+        `folder on this host. Create the folder, or mount the volume under ${WORKSPACE}/.`
       );
     case "MOUNT":
     case "MKDIR":

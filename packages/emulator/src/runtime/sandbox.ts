@@ -6,7 +6,9 @@
  *   mount namespace; the script bind-mounts the working directory on `/workspace`, each volume on its mount
  *   path (RO ones remounted read-only), then `exec`s the command. unshare runs without `--fork`, so the
  *   job keeps the pid and process group the emulator spawned, and signals to the group reach it.
- * - `bwrap` (bubblewrap, when installed and usable): the same mounts expressed as bwrap arguments.
+ * - `bwrap` (bubblewrap, when installed and usable): the same mounts expressed as bwrap arguments. bwrap
+ *   creates missing mount points itself, so the runtime checks before launching (see `checkMountPoints` in
+ *   index.ts) that every mount point outside the job's own folders already exists on the host.
  * - `none`: no way to mount. A job without volumes still runs, with its working directory being the host
  *   folder `JOB_DIR/workspace` instead of `/workspace`; a job with volumes fails to start.
  *
@@ -57,21 +59,23 @@ const FAIL = `fail() { printf '%s\\t%s\\n' "$1" "$2" >&3; exit 127; }
 const END_OF_MOUNTS = "--";
 
 /**
- * Mounts for the unshare method. Arguments: WORKDIR, COUNT then COUNT pairs SOURCE TARGET, RO_COUNT then
- * RO_COUNT targets to make read-only, `--`, then the command. The mounts run in a subshell, whose variables
- * stay its own, and persist because the mount namespace is shared with it. Read-only remounts come after
- * every bind, so a volume may be mounted inside an RO one. A mount point that does not exist is created by
- * `mkdir -p`: under /workspace that is inside the job's own folder; elsewhere it is an empty folder left on
- * the host.
+ * Mounts for the unshare method. Arguments: WORKDIR, COUNT then COUNT triples SOURCE TARGET CREATE, RO_COUNT
+ * then RO_COUNT targets to make read-only, `--`, then the command. The mounts run in a subshell, whose
+ * variables stay its own, and persist because the mount namespace is shared with it. Read-only remounts come
+ * after every bind, so a volume may be mounted inside an RO one. A missing mount point is created by
+ * `mkdir -p` only when CREATE is 1, which the runtime sets when the path lies inside the job's own folders
+ * (under /workspace or under another volume) or when the operator opted in with `--create-mount-points`;
+ * otherwise the host's folder must already exist, since creating it would leave it on the host for good.
  */
 const UNSHARE_SCRIPT = `${FAIL}(
   PATH=${TOOLS_PATH}
   mount --bind "$1" ${WORKSPACE} || fail MOUNT ${WORKSPACE}
   n=$2; shift 2
   while [ "$n" -gt 0 ]; do
-    mkdir -p "$2" || fail MKDIR "$2"
+    if [ "$3" = 1 ]; then mkdir -p "$2" || fail MKDIR "$2"; fi
+    [ -d "$2" ] || fail NOMOUNTPOINT "$2"
     mount --bind "$1" "$2" || fail MOUNT "$2"
-    shift 2; n=$((n - 1))
+    shift 3; n=$((n - 1))
   done
   n=$1; shift
   while [ "$n" -gt 0 ]; do
@@ -110,6 +114,17 @@ export function refuseMountPath(mountPath: string): string | undefined {
 export function normalizeMountPath(mountPath: string): string {
   const normal = path.posix.normalize(mountPath);
   return normal.length > 1 && normal.endsWith("/") ? normal.slice(0, -1) : normal;
+}
+
+/**
+ * True when the mount point `mountPath` lies in folders the job owns once its namespace is set up: under
+ * /workspace (the job's own working directory) or under the mount path of another of its volumes (that
+ * volume's own folder in the data dir). Creating it there changes nothing on the host outside the data dir.
+ */
+export function insideJobFolders(mountPath: string, otherMountPaths: readonly string[]): boolean {
+  const normal = normalizeMountPath(mountPath);
+  if (normal === WORKSPACE || normal.startsWith(`${WORKSPACE}/`)) return true;
+  return otherMountPaths.some((other) => normal.startsWith(`${normalizeMountPath(other)}/`));
 }
 
 /** An isolation method with the absolute path of its program, so a job's own PATH cannot change it. */
@@ -157,12 +172,14 @@ function succeeds(file: string, args: string[]): Promise<boolean> {
 /**
  * Builds the spawn plan for `command` with the job's working directory `workDir` and `volumes` (already
  * checked by `refuseMountPath`). Volumes are mounted parents first so `/data` does not hide `/data/sub`.
+ * A missing mount point outside the job's own folders is created only when `createMountPoints` is true.
  */
 export async function planLaunch(
   isolation: Isolation,
   workDir: string,
   volumes: PreparedVolume[],
   command: string[],
+  createMountPoints = false,
 ): Promise<LaunchPlan> {
   const ordered = [...volumes].sort(
     (a, b) =>
@@ -170,9 +187,15 @@ export async function planLaunch(
   );
   const { method, program = method } = isolation;
   if (method === "unshare") {
-    // The empty host folder is only a mount point: inside the namespace the job's own folder covers it.
+    // The one folder the runtime creates outside its data dir, once: an empty mount point that inside each
+    // job's namespace the job's own folder covers.
     await mkdir(WORKSPACE, { recursive: true });
-    const binds = ordered.flatMap((v) => [v.hostPath, normalizeMountPath(v.mountPath)]);
+    const mountPaths = ordered.map((v) => v.mountPath);
+    const binds = ordered.flatMap((v) => [
+      v.hostPath,
+      normalizeMountPath(v.mountPath),
+      createMountPoints || insideJobFolders(v.mountPath, mountPaths) ? "1" : "0",
+    ]);
     const readOnly = ordered.filter((v) => v.permission === "RO").map((v) => normalizeMountPath(v.mountPath));
     return {
       file: program,
