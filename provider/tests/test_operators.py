@@ -199,6 +199,39 @@ def test_wait_operator_fails_at_once_when_the_job_ended_elsewhere(emulator: Emul
         op.execute({})
 
 
+def test_wait_for_running_says_the_job_reached_it_without_exit_code_or_duration(
+    emulator: Emulator, hook: Any, task_log: TaskLog
+) -> None:
+    job = hook.submit_job(image=IMAGE, command=["sleep", "30"])
+    op = OVHCloudAITrainingWaitForJobOperator(
+        task_id="wait_running", job_id=job["id"], target_states=["RUNNING"], check_interval=0.2, timeout=30
+    )
+    assert op.execute({})["status"]["state"] == "RUNNING"
+    hook.delete_job(job["id"], force=True)
+    assert f"Job {job['id']} reached RUNNING" in task_log.lines
+    assert "ended RUNNING" not in task_log.text and "exit code" not in task_log.text
+
+
+def test_a_submit_to_a_closed_port_names_the_post_and_says_no_job_was_created(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import socket
+
+    from apache_airflow_provider_ovhcloud_ai._http import RetryPolicy
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("AIRFLOW_CONN_OVH_CLOSED", connection_json(f"http://127.0.0.1:{port}"))
+    op = _submit(ovh_conn_id="ovh_closed")
+    op.hook.retry = RetryPolicy(max_retries=1, initial_delay=0.01)
+    with pytest.raises(exc.ApiConnectionError) as info:
+        op.execute(context_for(FakeTaskInstance(task_id="closed_port")))
+    message = str(info.value)
+    assert f"POST http://127.0.0.1:{port}/v1/job failed" in message
+    assert "No job was created" in message and "GET" not in message
+
+
 def test_wait_operator_refuses_two_different_intervals() -> None:
     with pytest.raises(exc.OVHCloudAITrainingConfigError, match="poke_interval"):
         OVHCloudAITrainingWaitForJobOperator(task_id="w", job_id="x", check_interval=10, poke_interval=20)
@@ -335,8 +368,11 @@ def test_a_submit_lost_in_flight_is_sent_once_and_a_retry_leaves_one_job(
 
     monkeypatch.setattr(httpx.Client, "send", counting_send)
     first_try = _submit(ovh_conn_id="ovh_impatient", command=["sleep", "30"])
-    with pytest.raises(exc.ApiConnectionError, match=slow_emulator.url):
+    with pytest.raises(exc.ApiConnectionError, match=slow_emulator.url) as info:
         first_try.execute(context_for(FakeTaskInstance(task_id="lost_submit", try_number=1)))
+    # The error is the POST's, not the lookup's, and says the job may exist.
+    assert f"POST {slow_emulator.url}/v1/job failed" in str(info.value)
+    assert "A job may have been created" in str(info.value)
     # The reads that look for the job were retried; the submit itself went out once.
     assert sent.count("POST") == 1 and sent.count("GET") > 1
     retry = _submit(ovh_conn_id="ovh_patient", command=["sleep", "30"])

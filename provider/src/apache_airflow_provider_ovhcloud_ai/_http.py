@@ -102,9 +102,10 @@ class RequestAttempts:
 
     def after_transport_error(self, error: httpx.TransportError) -> float:
         """Delay before retrying a request that got no answer; raises ``ApiConnectionError`` to give up."""
-        delay = self._delay(not_sent=is_not_sent(error))
+        not_sent = is_not_sent(error)
+        delay = self._delay(not_sent=not_sent)
         if delay is None:
-            raise exc.ApiConnectionError(self.method, self.url, _reason(error)) from None
+            raise exc.ApiConnectionError(self.method, self.url, _reason(error), not_sent=not_sent) from None
         return delay
 
     def after_error_answer(self, response: httpx.Response) -> float:

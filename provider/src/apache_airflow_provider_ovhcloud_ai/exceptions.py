@@ -115,14 +115,28 @@ class InvalidFlavorError(BadRequestError):
 
 
 class ApiConnectionError(OVHCloudAITrainingError):
-    """The endpoint could not be reached, even after the retries."""
+    """
+    The endpoint could not be reached, even after the retries.
 
-    def __init__(self, method: str, url: str, reason: str) -> None:
+    :param method: HTTP method of the request that failed.
+    :param url: its full URL.
+    :param reason: what the transport said.
+    :param not_sent: True when the request cannot have reached the server (the connection was never made).
+    :param outcome: what the failure means for the caller (e.g. whether a job may have been created).
+    """
+
+    def __init__(
+        self, method: str, url: str, reason: str, *, not_sent: bool = False, outcome: str = ""
+    ) -> None:
+        self.method = method
         self.url = url
-        super().__init__(
-            f"Could not reach the AI Training API at {url} ({method}): {reason}. Check the region or the "
-            "endpoint set in the connection, and the network."
-        )
+        self.reason = reason
+        self.not_sent = not_sent
+        self.outcome = outcome
+        text = f"Could not reach the AI Training API: {method} {url} failed ({reason})."
+        if outcome:
+            text += f" {outcome}"
+        super().__init__(f"{text} Check the region or the endpoint set in the connection, and the network.")
 
 
 class JobFailedError(OVHCloudAITrainingError):

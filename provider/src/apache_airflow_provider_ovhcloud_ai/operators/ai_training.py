@@ -60,13 +60,19 @@ class _AITrainingOperator(BaseOperator):
         return job
 
     def _log_final(self, job: Mapping[str, Any]) -> None:
+        """One line on how the wait ended: a target that is not final (``RUNNING``) has no exit code yet."""
+        state = lifecycle.job_state(job)
+        if not lifecycle.is_final_state(state):
+            self.log.info("Job %s reached %s", job.get("id"), state)
+            return
         status = job.get("status") or {}
+        details = []
+        if status.get("exitCode") is not None:
+            details.append(f"exit code {status['exitCode']}")
+        if status.get("duration") is not None:
+            details.append(f"{status['duration']} s running")
         self.log.info(
-            "Job %s ended %s (exit code %s, %s s running)",
-            job.get("id"),
-            lifecycle.job_state(job),
-            status.get("exitCode", "none"),
-            status.get("duration", "unknown"),
+            "Job %s ended %s%s", job.get("id"), state, f" ({', '.join(details)})" if details else ""
         )
 
     def _complete_wait(
@@ -302,13 +308,8 @@ class OVHCloudAITrainingSubmitJobOperator(_AITrainingOperator):
                 job_timeout=self.job_timeout,
                 unsecure_http=self.unsecure_http,
             )
-        except (exc.ApiConnectionError, exc.ServerError):
-            # The submit may have reached the server before failing: look for the job by its labels
-            # rather than submit blindly again.
-            found = self._earlier_job(identity)
-            if found is None:
-                raise
-            job = found
+        except (exc.ApiConnectionError, exc.ServerError) as error:
+            job = self._job_after_failed_submit(error, identity)
         self.log.info(
             "Submitted job %s (%s) in region %s, endpoint %s",
             job.get("id"),
@@ -318,19 +319,56 @@ class OVHCloudAITrainingSubmitJobOperator(_AITrainingOperator):
         )
         return job
 
-    def _earlier_job(self, identity: dict[str, str]) -> dict[str, Any] | None:
-        """The newest job of this task instance that did not fail, or ``None``."""
+    def _job_after_failed_submit(
+        self, error: exc.ApiConnectionError | exc.ServerError, identity: dict[str, str]
+    ) -> dict[str, Any]:
+        """
+        The job a failed ``POST /v1/job`` created after all, found by this task's labels; otherwise raise
+        the POST's own error, saying whether a job may have been created.
+        """
+        selector = job_spec.label_selector(identity)
+        if isinstance(error, exc.ApiConnectionError) and error.not_sent:
+            # The connection was never made: no job exists, and looking for one would only fail the same way.
+            raise _with_outcome(error, "No job was created: the request never reached the server.") from None
+        # The submit may have reached the server before failing: look for the job by its labels rather than
+        # submit blindly again.
         try:
-            jobs = self.hook.list_jobs(
-                label_selector=identity, sort="createdAt", order="desc", size=20, page=1
-            )
-        except exc.OVHCloudAITrainingApiError as error:
-            self.log.warning("Could not look for a job of an earlier try: %s", error)
-            return None
+            found = self._newest_unfailed_job(identity)
+        except exc.OVHCloudAITrainingError as lookup_error:
+            raise _with_outcome(
+                error,
+                "A job may have been created: the request may have reached the server, and looking for it "
+                f"by this task's labels ({selector}) failed too ({lookup_error}). List the jobs with those "
+                "labels before submitting again; a retry of this task reattaches to such a job.",
+            ) from None
+        if found is None:
+            raise _with_outcome(
+                error,
+                f"No job with this task's labels ({selector}) was found, so most likely none was created; "
+                "a retry of this task reattaches to one if it shows up.",
+            ) from None
+        self.log.warning(
+            "POST /v1/job failed (%s), but job %s with this task's labels exists: using it",
+            error,
+            found["id"],
+        )
+        return found
+
+    def _newest_unfailed_job(self, identity: dict[str, str]) -> dict[str, Any] | None:
+        """The newest job of this task instance that did not fail, or ``None``; raises when it cannot look."""
+        jobs = self.hook.list_jobs(label_selector=identity, sort="createdAt", order="desc", size=20, page=1)
         for job in jobs:
             if not lifecycle.is_failure_final_state(lifecycle.job_state(job)):
                 return job
         return None
+
+    def _earlier_job(self, identity: dict[str, str]) -> dict[str, Any] | None:
+        """The newest job of this task instance that did not fail, or ``None`` (also when the API refuses)."""
+        try:
+            return self._newest_unfailed_job(identity)
+        except exc.OVHCloudAITrainingApiError as error:
+            self.log.warning("Could not look for a job of an earlier try: %s", error)
+            return None
 
     def _defer_wait(self) -> None:
         from apache_airflow_provider_ovhcloud_ai.triggers.ai_training import defer_until_job_state
@@ -559,6 +597,17 @@ class OVHCloudAITrainingGetLogsOperator(_AITrainingOperator):
         for line in lines:
             self.log.info("[job %s] %s", self.job_id, line)
         return text
+
+
+def _with_outcome(
+    error: exc.ApiConnectionError | exc.ServerError, outcome: str
+) -> exc.ApiConnectionError | exc.ServerError:
+    """The same error of the failed submit, its message completed with what it means for the job."""
+    if isinstance(error, exc.ApiConnectionError):
+        return exc.ApiConnectionError(
+            error.method, error.url, error.reason, not_sent=error.not_sent, outcome=outcome
+        )
+    return type(error)(error.status, error.api_message, error.method, error.url, outcome)
 
 
 def _tail_note(tail: int | None) -> str:
