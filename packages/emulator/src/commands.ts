@@ -19,6 +19,9 @@ import type { FaultOptions } from "./server/faults.js";
 /** Env var the clients read their token from; the emulator accepts it when no --token is given. */
 export const TOKEN_ENV = "OVH_AI_TRAINING_TOKEN";
 
+/** Env var holding a read-only token the emulator accepts when no --read-token is given (kept out of `ps`). */
+export const READ_TOKEN_ENV = "OVH_AI_TRAINING_READ_TOKEN";
+
 /** Env var naming the data folder for `data` commands (and the emulator when `--data-dir` is absent). */
 export const DATA_DIR_ENV = "OVH_AI_TRAINING_DATA_DIR";
 
@@ -31,9 +34,11 @@ Options:
   --host HOST              address to listen on (default 127.0.0.1; others need --allow-remote)
   --port N                 port, 0 for a free one (default 0)
   --data-dir DIR           where jobs, logs and Object Storage live (default $${DATA_DIR_ENV}, else a new temp folder)
-  --token T                an operator token (repeatable); without one, $OVH_AI_TRAINING_TOKEN is used,
+  --token T                an operator token (repeatable); without one, $${TOKEN_ENV} is used,
                            else one is generated and printed
-  --read-token T           a read-only token (repeatable)
+  --read-token T           a read-only token (repeatable); without one, $${READ_TOKEN_ENV} is used
+                           Tokens given as flags are visible to every user of this host in \`ps\`;
+                           prefer the environment variables
   --slots N                jobs that may run at once; the others wait in QUEUED (default ${DEFAULT_SLOTS})
   --image IMAGE=DIR        the files of DIR are what IMAGE holds in /workspace (repeatable); images are never pulled
   --create-mount-points    create a volume's missing mountPath outside /workspace on the host (the empty
@@ -147,6 +152,14 @@ export function emulatorOptions(
   return options;
 }
 
+/** The token held by env var `name`, or undefined when it is unset or empty; a token with spaces is refused. */
+function tokenFromEnv(name: string): string | undefined {
+  const value = process.env[name]?.trim();
+  if (!value) return undefined;
+  if (/\s/.test(value)) throw new UsageError(`$${name} must hold one token with no spaces`);
+  return value;
+}
+
 /**
  * `ai-training emulator`: runs the emulator until SIGINT or SIGTERM, then interrupts active jobs,
  * stores everything and returns 0.
@@ -168,7 +181,19 @@ export async function emulatorCommand(argv: readonly string[]): Promise<number> 
   }
   const stopWithStdin = argv.includes("--stop-on-stdin-close");
   let generatedToken: string | undefined;
-  const envToken = process.env[TOKEN_ENV]?.trim();
+  let envToken: string | undefined;
+  let envReadToken: string | undefined;
+  try {
+    envToken = tokenFromEnv(TOKEN_ENV);
+    envReadToken = tokenFromEnv(READ_TOKEN_ENV);
+  } catch (error) {
+    process.stderr.write(`ai-training emulator: ${(error as Error).message}\n`);
+    return 2;
+  }
+  if (options.readTokens?.length === 0 && envReadToken) {
+    options.readTokens = [envReadToken];
+    process.stderr.write(`read token: taken from ${READ_TOKEN_ENV}\n`);
+  }
   if (options.operatorTokens.length === 0 && envToken) {
     options.operatorTokens = [envToken];
     process.stderr.write(`operator token: taken from ${TOKEN_ENV}\n`);

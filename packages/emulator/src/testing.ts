@@ -90,10 +90,6 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions = {})
     "0",
     "--data-dir",
     dataDir,
-    "--token",
-    token,
-    "--read-token",
-    readToken,
     "--stop-grace-ms",
     String(options.stopGraceMs ?? 2000),
     // If this test process dies without stopping the emulator (even by SIGKILL), the emulator's stdin
@@ -114,7 +110,13 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions = {})
 
   const child = spawn(process.execPath, args, {
     stdio: ["pipe", "pipe", "pipe"],
-    env: { ...process.env, ...options.env },
+    // Tokens go through the environment: on the command line every user of the host would see them in `ps`.
+    env: {
+      ...process.env,
+      ...options.env,
+      OVH_AI_TRAINING_TOKEN: token,
+      OVH_AI_TRAINING_READ_TOKEN: readToken,
+    },
   });
   children.add(child);
   let stderr = "";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
@@ -144,6 +144,33 @@ describe("the emulator process", () => {
     const gone = await waitUntilGone(emulatorPid);
     if (!gone) process.kill(emulatorPid, "SIGKILL");
     assert.ok(gone, `emulator ${emulatorPid} exited once its parent died`);
+  });
+
+  test("startEmulatorProcess passes its tokens through the environment, never on the command line", async () => {
+    const emulator = await startEmulatorProcess();
+    try {
+      const cmdline = readFileSync(`/proc/${emulator.pid}/cmdline`, "utf8").split("\0");
+      assert.ok(
+        cmdline.some((word) => word.endsWith("main.js")),
+        `this is the emulator: ${cmdline.join(" ")}`,
+      );
+      for (const secret of [emulator.token, emulator.readToken]) {
+        assert.ok(!cmdline.some((word) => word.includes(secret)), `no token in argv: ${cmdline.join(" ")}`);
+      }
+      assert.equal(cmdline.includes("--token"), false);
+      assert.equal(cmdline.includes("--read-token"), false);
+      const me = await call<{ role: string }>(emulator, "GET", "/v1/me");
+      assert.equal(me.body.role, "operator");
+      const read = await call<{ role: string }>(emulator, "GET", "/v1/me", { token: emulator.readToken });
+      assert.equal(read.status, 200);
+      const write = await call(emulator, "POST", "/v1/job", {
+        token: emulator.readToken,
+        body: { image: "busybox", command: ["true"] },
+      });
+      assert.equal(write.status, 403, "the read token from OVH_AI_TRAINING_READ_TOKEN is read-only");
+    } finally {
+      await emulator.stop();
+    }
   });
 
   test("without --token it makes one, prints it after the listening line, and it works", async () => {
