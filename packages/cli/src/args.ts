@@ -10,8 +10,11 @@ export class UsageError extends Error {
 
 /** How a flag takes its value. */
 export interface FlagSpec {
-  /** `string` takes one value, `list` may repeat, `boolean` takes none, `integer` takes a whole number. */
-  type: "string" | "list" | "boolean" | "integer";
+  /**
+   * `string` takes one value, `list` may repeat, `boolean` takes none, `integer` takes a whole number,
+   * `number` a decimal one (`0.2`).
+   */
+  type: "string" | "list" | "boolean" | "integer" | "number";
   /** One line for `--help`. */
   help: string;
   /** The value's placeholder in `--help`, e.g. `KEY=VALUE`. */
@@ -101,6 +104,10 @@ export function parseArgs(argv: readonly string[], specs: FlagSpecs, command: st
     if (spec.type === "integer") {
       if (!/^-?\d+$/.test(value))
         throw new UsageError(`--${name} must be a whole number, got ${JSON.stringify(value)}`);
+      flags[name] = Number(value);
+    } else if (spec.type === "number") {
+      if (!/^-?(\d+(\.\d*)?|\.\d+)$/.test(value))
+        throw new UsageError(`--${name} must be a number, e.g. 0.5 or 2, got ${JSON.stringify(value)}`);
       flags[name] = Number(value);
     } else if (spec.type === "list") {
       const list = (flags[name] as string[] | undefined) ?? [];

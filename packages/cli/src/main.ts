@@ -19,7 +19,11 @@ const job = () => import("./commands/job.js");
 const account = () => import("./commands/account.js");
 
 const WAIT_FLAGS: FlagSpecs = {
-  interval: { type: "integer", value: "SECONDS", help: "seconds between two reads of the job (default 2)" },
+  interval: {
+    type: "number",
+    value: "SECONDS",
+    help: "seconds between two reads of the job, e.g. 0.5 (default 2); every state change is shown either way",
+  },
 };
 
 const COMMANDS: Record<string, Command> = {

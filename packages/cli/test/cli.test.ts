@@ -303,6 +303,24 @@ describe("job submit", () => {
     assert.match(run.stdout, /is DONE \(exit code 0\)/);
   });
 
+  test("--wait shows every state the job went through, once each, in order, with its own time", async () => {
+    // The default interval (2 s) is longer than this whole job: only its history can show each state.
+    const run = await cli(["job", "submit", "--image", "python:3.12", "--wait", ...sh("echo quick")]);
+    assert.equal(run.code, 0, run.stderr);
+    const id = /Submitted job (\S+?)[.\s]/.exec(run.stdout)?.[1] as string;
+    const history = (await client.getJob(id)).status.history;
+    assert.ok(history.length >= 4, `a short job still goes QUEUED ... DONE: ${JSON.stringify(history)}`);
+    const shown = [...run.stdout.matchAll(/^(\d\d:\d\d:\d\d) {2}(\S+) +\+\d/gm)];
+    assert.deepEqual(
+      shown.map((line) => line[2]),
+      history.map((entry) => entry.state),
+    );
+    assert.deepEqual(
+      shown.map((line) => line[1]),
+      history.map((entry) => new Date(entry.date).toTimeString().slice(0, 8)),
+    );
+  });
+
   test("--wait --output json prints the final job as JSON on stdout and the progress on stderr", async () => {
     const run = await cli([
       "job",
@@ -486,6 +504,23 @@ describe("reading jobs", () => {
       (JSON.parse(run.stdout) as Job[]).map((job) => job.id),
       [done.id],
     );
+  });
+
+  test("--interval takes fractions of a second; zero, negative or not a number is exit 2", async () => {
+    const run = await cli(["job", "wait", done.id, "--interval", "0.2"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /is DONE/);
+    const cases: Array<[string, RegExp]> = [
+      ["0", /--interval must be a positive number of seconds, got 0/],
+      ["-1", /--interval must be a positive number of seconds, got -1/],
+      ["abc", /--interval must be a number, e\.g\. 0\.5 or 2, got "abc"/],
+      ["0.2s", /--interval must be a number/],
+    ];
+    for (const [value, message] of cases) {
+      const bad = await cli(["job", "wait", done.id, "--interval", value]);
+      assert.equal(bad.code, 2, `${value}: ${bad.stderr}`);
+      assert.match(bad.stderr, message);
+    }
   });
 
   test("job logs prints the output, the last lines with --tail, JSON lines with --output json", async () => {

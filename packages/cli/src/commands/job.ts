@@ -215,7 +215,7 @@ export async function list(ctx: Context): Promise<number> {
   return 0;
 }
 
-/** `job wait ID`: shows each state change once and ends with the final state. */
+/** `job wait ID`: shows each state change once, from the job's history, and ends with the final state. */
 export async function wait(ctx: Context): Promise<number> {
   const id = jobIdArg(ctx, "wait");
   return waitAndReport(ctx, id, {
@@ -253,6 +253,16 @@ async function waitAndReport(ctx: Context, id: string, args: WaitArgs): Promise<
     );
   };
   const ticker = live ? setInterval(liveLine, 1000) : undefined;
+  /** The time "+" counts from: when the first state shown began. */
+  let origin: number | undefined;
+  const showState = (state: string, at: number) => {
+    origin ??= at;
+    if (live) stream.write("\r\x1b[2K");
+    stream.write(`${clock(new Date(at))}  ${state.padEnd(12)}  +${elapsed(Math.max(0, at - origin))}\n`);
+    current = { state, since: at };
+    if (live) liveLine();
+  };
+  const history = new HistoryShown();
   try {
     const job = await client.waitForJob(id, {
       targetStates: args.targetStates,
@@ -260,13 +270,7 @@ async function waitAndReport(ctx: Context, id: string, args: WaitArgs): Promise<
       interval: (args.interval ?? 2) * 1000,
       timeout: args.timeout === undefined ? undefined : args.timeout * 1000,
       onStateChange: (changed) => {
-        const now = Date.now();
-        if (live) stream.write("\r\x1b[2K");
-        stream.write(
-          `${clock(new Date(now))}  ${changed.status.state.padEnd(12)}  +${elapsed(now - started)}\n`,
-        );
-        current = { state: changed.status.state, since: now };
-        if (live) liveLine();
+        for (const [state, at] of history.since(changed)) showState(state, at);
       },
     });
     if (live) stream.write("\r\x1b[2K");
@@ -292,6 +296,45 @@ async function waitAndReport(ctx: Context, id: string, args: WaitArgs): Promise<
     throw error;
   } finally {
     if (ticker) clearInterval(ticker);
+  }
+}
+
+/**
+ * Which of a job's state changes a wait has shown. A read only sees the state at that moment, but
+ * `status.history` holds every state with its start time, so each read gives all the changes since the
+ * last one, in order and once each, even those that began and ended between two reads.
+ */
+export class HistoryShown {
+  /** History entries already shown. */
+  #shown: number | undefined;
+  /** A state shown from `status.state` because its history entry had not arrived yet. */
+  #ahead: string | undefined;
+
+  /** The `[state, time in ms]` pairs not shown yet, from the job as just read. */
+  since(job: Job): Array<[string, number]> {
+    const history = job.status.history ?? [];
+    if (this.#shown === undefined || this.#shown > history.length) {
+      // The first read shows the current run only: a restarted job's history also holds its earlier runs.
+      let lastQueued = 0;
+      for (const [i, entry] of history.entries()) if (entry.state === "QUEUED") lastQueued = i;
+      this.#shown = lastQueued;
+    }
+    const fresh = history.slice(this.#shown);
+    this.#shown = history.length;
+    if (this.#ahead !== undefined && fresh[0]?.state === this.#ahead) fresh.shift();
+    if (fresh.length > 0) this.#ahead = undefined;
+    const now = Date.now();
+    const changes = fresh.map((entry): [string, number] => {
+      const at = Date.parse(entry.date);
+      return [entry.state, Number.isNaN(at) ? now : at];
+    });
+    const state = job.status.state;
+    const last = changes.at(-1)?.[0] ?? history.at(-1)?.state;
+    if (last !== state && this.#ahead !== state) {
+      changes.push([state, now]);
+      this.#ahead = state;
+    }
+    return changes;
   }
 }
 
