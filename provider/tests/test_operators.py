@@ -247,6 +247,45 @@ def test_get_logs_returns_the_text_and_writes_it_into_the_task_log(
     assert f"[job {job['id']}] row 5" in task_log.lines
 
 
+def test_get_logs_caps_what_goes_into_xcom_and_says_how_to_get_the_whole_log(
+    emulator: Emulator, hook: Any, task_log: TaskLog
+) -> None:
+    job = hook.submit_job(image=IMAGE, command=python_command("for i in range(10005): print(i)"))
+    hook.wait_for_job(job["id"], check_interval=0.2, timeout=60)
+    # The default cap: 10,000 lines, the newest ones.
+    text = OVHCloudAITrainingGetLogsOperator(task_id="get_logs", job_id=job["id"]).execute({})
+    assert text.splitlines() == [str(i) for i in range(5, 10005)]
+    cut_lines = [line for line in task_log.lines if "longer than max_lines" in line]
+    assert len(cut_lines) == 1
+    assert (
+        f"get_job_logs('{job['id']}')" in cut_lines[0] and f"ai-training job logs {job['id']}" in cut_lines[0]
+    )
+    assert len([line for line in task_log.lines if line.startswith("[job ")]) == 10_000
+    # A byte cap keeps whole lines from the end ("10001\n" is 6 bytes).
+    small = OVHCloudAITrainingGetLogsOperator(task_id="l", job_id=job["id"], max_bytes=24).execute({})
+    assert small.splitlines() == ["10001", "10002", "10003", "10004"]
+    # No cap gives the whole log; a tail within the caps is not a cut.
+    whole = OVHCloudAITrainingGetLogsOperator(
+        task_id="l", job_id=job["id"], max_lines=None, max_bytes=None
+    ).execute({})
+    assert len(whole.splitlines()) == 10005
+    OVHCloudAITrainingGetLogsOperator(task_id="l", job_id=job["id"], tail=3).execute({})
+    assert len([line for line in task_log.lines if "longer than max_lines" in line]) == 2
+
+
+def test_get_logs_refuses_a_cap_that_is_not_a_positive_integer() -> None:
+    with pytest.raises(exc.OVHCloudAITrainingConfigError, match="max_bytes=0"):
+        OVHCloudAITrainingGetLogsOperator(task_id="l", job_id="x", max_bytes=0)
+
+
+def test_cap_log_cuts_a_single_line_longer_than_the_byte_cap() -> None:
+    from apache_airflow_provider_ovhcloud_ai.operators.ai_training import _cap_log
+
+    assert _cap_log("a\nbb\ncc\n", None, 6) == ("bb\ncc\n", True)
+    assert _cap_log("a\nbb\n", 5, 100) == ("a\nbb\n", False)
+    assert _cap_log("x" * 10, None, 4) == ("xxxx", True)
+
+
 def test_stop_operator_stops_a_running_job_and_leaves_an_ended_one(emulator: Emulator, hook: Any) -> None:
     job = hook.submit_job(image=IMAGE, command=["sleep", "60"])
     hook.wait_for_job(job["id"], target_states=["RUNNING"], check_interval=0.2, timeout=30)

@@ -574,29 +574,96 @@ class OVHCloudAITrainingDeleteJobOperator(_AITrainingOperator):
         self.log.info("Deleted job %s (it was %s)", job_id, state)
 
 
+#: What the logs operator returns (into XCom, the metadata database) and copies into the task log at most.
+DEFAULT_MAX_LOG_LINES = 10_000
+DEFAULT_MAX_LOG_BYTES = 1024 * 1024
+
+
 class OVHCloudAITrainingGetLogsOperator(_AITrainingOperator):
     """
     Retrieve a job's logs: they are written into the task log and returned as text.
 
+    The returned text lands in XCom, in Airflow's metadata database, so it is capped: at most the last
+    ``max_lines`` lines (default 10,000) and the last ``max_bytes`` bytes (default 1 MiB). When the log is
+    longer, one task log line says so; the whole log is ``OVHCloudAITrainingHook().get_job_logs(job_id)``
+    or ``ai-training job logs JOB_ID``.
+
     :param job_id: the job's id (templated).
-    :param tail: only the last ``tail`` lines (default: all).
+    :param tail: only the last ``tail`` lines (default: all, within the caps).
+    :param max_lines: most lines returned and logged; ``None`` for no line cap.
+    :param max_bytes: most bytes (UTF-8) returned and logged; ``None`` for no size cap.
     """
 
     template_fields: Sequence[str] = ("job_id", "region")
 
-    def __init__(self, *, job_id: str, tail: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        tail: int | None = None,
+        max_lines: int | None = DEFAULT_MAX_LOG_LINES,
+        max_bytes: int | None = DEFAULT_MAX_LOG_BYTES,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
+        for name, value in (("max_lines", max_lines), ("max_bytes", max_bytes)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise exc.OVHCloudAITrainingConfigError(
+                    f"Task {kwargs.get('task_id')!r}: {name}={value!r} is not a positive integer; give one, "
+                    "or None for no cap."
+                )
         self.job_id = job_id
         self.tail = tail
+        self.max_lines = max_lines
+        self.max_bytes = max_bytes
 
     def execute(self, context: Context) -> str:
-        """Read the logs, copy them into the task log, return them."""
-        text = self.hook.get_job_logs(self.job_id, tail=self.tail)
-        lines = text.splitlines()
+        """Read the logs (within the caps), copy them into the task log, return them."""
+        asked = self.tail
+        if self.max_lines is not None and (asked is None or asked > self.max_lines):
+            # One line more than the cap tells whether the log is longer, without reading all of it.
+            asked = self.max_lines + 1
+        text = self.hook.get_job_logs(self.job_id, tail=asked)
+        kept, cut = _cap_log(text, self.max_lines, self.max_bytes)
+        lines = kept.splitlines()
         self.log.info("Log of job %s (%d lines%s):", self.job_id, len(lines), _tail_note(self.tail))
+        if cut:
+            self.log.warning(
+                "The log of job %s is longer than max_lines=%s / max_bytes=%s: only its last %d lines "
+                "(%d bytes) are logged and returned, to keep XCom small. The whole log: "
+                "OVHCloudAITrainingHook().get_job_logs(%r), or `ai-training job logs %s`.",
+                self.job_id,
+                self.max_lines,
+                self.max_bytes,
+                len(lines),
+                len(kept.encode()),
+                self.job_id,
+                self.job_id,
+            )
         for line in lines:
             self.log.info("[job %s] %s", self.job_id, line)
-        return text
+        return kept
+
+
+def _cap_log(text: str, max_lines: int | None, max_bytes: int | None) -> tuple[str, bool]:
+    """The end of ``text`` within ``max_lines`` lines and ``max_bytes`` bytes, and whether it was cut."""
+    lines = text.splitlines(keepends=True)
+    cut = False
+    if max_lines is not None and len(lines) > max_lines:
+        lines, cut = lines[-max_lines:], True
+    if max_bytes is not None:
+        size = 0
+        first = len(lines)
+        # Whole lines from the end while they fit; a single last line longer than the cap is cut inside.
+        while first > 0 and size + len(lines[first - 1].encode()) <= max_bytes:
+            first -= 1
+            size += len(lines[first].encode())
+        if first > 0:
+            cut = True
+            if first == len(lines):
+                return lines[-1].encode()[-max_bytes:].decode(errors="ignore"), True
+            lines = lines[first:]
+    return "".join(lines), cut
 
 
 def _with_outcome(
