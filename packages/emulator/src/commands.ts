@@ -4,6 +4,7 @@
  * 1 failure, 2 bad usage or input.
  */
 import { randomBytes } from "node:crypto";
+import { type Stats, statSync } from "node:fs";
 import path from "node:path";
 import { flag, numberFlag, type ParsedArgs, parseArgs, UsageError } from "./args.js";
 import {
@@ -106,7 +107,15 @@ export function emulatorOptions(
     if (eq <= 0 || eq === item.length - 1) {
       throw new UsageError(`--image '${item}' must be IMAGE=DIR, e.g. --image python:3.11=./my-code`);
     }
-    images[item.slice(0, eq)] = path.resolve(item.slice(eq + 1));
+    const dir = path.resolve(item.slice(eq + 1));
+    const found = statOrUndefined(dir);
+    if (!found?.isDirectory()) {
+      throw new UsageError(
+        `--image '${item}': ${dir} ${found ? "is not a folder" : "does not exist"}; DIR must be a folder ` +
+          "holding the files the image has in /workspace",
+      );
+    }
+    images[item.slice(0, eq)] = dir;
   }
   const faults: FaultOptions = {
     rate429: numberFlag(args, "fault-rate-429", { min: 0, max: 1 }) ?? 0,
@@ -150,6 +159,14 @@ export function emulatorOptions(
     options.logLevel = logLevel;
   }
   return options;
+}
+
+function statOrUndefined(file: string): Stats | undefined {
+  try {
+    return statSync(file);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The token held by env var `name`, or undefined when it is unset or empty; a token with spaces is refused. */

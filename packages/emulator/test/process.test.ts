@@ -253,6 +253,8 @@ describe("the emulator process", () => {
       [["--port", "http"], /--port must be an integer/],
       [["--fault-rate-429", "2"], /--fault-rate-429 must be a number from 0 to 1/],
       [["--image", "noequals"], /--image 'noequals' must be IMAGE=DIR/],
+      [["--image", "py=/nonexistent-image-dir"], /--image 'py=\/nonexistent-image-dir': \S+ does not exist/],
+      [["--image", `py=${MAIN}`], /--image 'py=.*main\.js': \S+ is not a folder/],
       [["--bogus"], /unknown option --bogus/],
     ] as const) {
       const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
@@ -260,8 +262,11 @@ describe("the emulator process", () => {
       child.stderr.setEncoding("utf8").on("data", (c: string) => {
         err += c;
       });
+      // An emulator that accepted the flags would run on: end it so the assertion below fails, not hangs.
+      const guard = setTimeout(() => child.kill("SIGKILL"), 15_000);
       const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-      assert.equal(code, 2, args.join(" "));
+      clearTimeout(guard);
+      assert.equal(code, 2, `${args.join(" ")}: ${err}`);
       assert.match(err, pattern);
     }
   });
