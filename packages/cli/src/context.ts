@@ -32,7 +32,18 @@ export function makeContext(parsed: Parsed, env: NodeJS.ProcessEnv = process.env
     token,
     async client() {
       if (!client) {
-        const { AITrainingClient } = await import("@ai-training/client");
+        const { AITrainingClient, REGIONS } = await import("@ai-training/client");
+        const region = (parsed.flags.region as string | undefined) ?? env.OVH_AI_TRAINING_REGION;
+        const endpoint = (parsed.flags.endpoint as string | undefined) ?? env.OVH_AI_TRAINING_ENDPOINT;
+        if (region !== undefined && region !== "" && !Object.hasOwn(REGIONS, region.toLowerCase())) {
+          // Checked even with an endpoint, like the Python provider: a misspelt region is a mistake anyway.
+          const from = parsed.flags.region !== undefined ? "--region" : "OVH_AI_TRAINING_REGION";
+          throw new UsageError(
+            `${from} ${JSON.stringify(region)} is not a region (allowed: ${Object.keys(REGIONS).join(", ")}). ` +
+              "--endpoint (or OVH_AI_TRAINING_ENDPOINT) sets the URL of any other API, such as a local " +
+              "emulator; with it, give gra, bhs or no region",
+          );
+        }
         if (token === undefined || token === "") {
           throw new UsageError(
             "no token: set OVH_AI_TRAINING_TOKEN (or pass --token) to an AI token; for a local emulator, " +
@@ -41,8 +52,8 @@ export function makeContext(parsed: Parsed, env: NodeJS.ProcessEnv = process.env
         }
         client = new AITrainingClient({
           token,
-          region: (parsed.flags.region as string | undefined) ?? env.OVH_AI_TRAINING_REGION,
-          endpoint: (parsed.flags.endpoint as string | undefined) ?? env.OVH_AI_TRAINING_ENDPOINT,
+          region,
+          endpoint,
         });
       }
       return client;

@@ -675,6 +675,18 @@ describe("flavors, me, connection settings", () => {
     assert.match(run.stderr, /allowed: gra, bhs/);
   });
 
+  test("an unknown region is exit 2 even with an endpoint, saying --endpoint sets the URL", async () => {
+    let run = await cli(["job", "list", "--region", "xyz"]);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /--region "xyz" is not a region \(allowed: gra, bhs\)/);
+    assert.match(run.stderr, /--endpoint .*sets the URL/);
+    run = await cli(["job", "list"], { OVH_AI_TRAINING_REGION: "xyz" });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /OVH_AI_TRAINING_REGION "xyz" is not a region \(allowed: gra, bhs\)/);
+    run = await cli(["job", "list", "--region", "BHS"]);
+    assert.equal(run.code, 0, run.stderr);
+  });
+
   test("an unreachable endpoint is exit 3 naming the endpoint", async () => {
     const run = await cli(["me"], { OVH_AI_TRAINING_ENDPOINT: "http://127.0.0.1:1" });
     assert.equal(run.code, 3);

@@ -50,7 +50,7 @@ export const DEFAULT_REGION: Region = "gra";
 export interface AITrainingClientOptions {
   /** The AI token sent as `Authorization: Bearer ...`. Never written into any message. */
   token: string;
-  /** `gra` (default) or `bhs`; ignored when `endpoint` is given. */
+  /** `gra` (default) or `bhs`; checked but not used for the URL when `endpoint` is given. */
   region?: string;
   /** A base URL that replaces the region's, e.g. a local emulator `http://127.0.0.1:8080` or a proxy. */
   endpoint?: string;
@@ -153,7 +153,20 @@ export class AITrainingClient {
         "is missing: pass the AI token (the client's token option, --token or OVH_AI_TRAINING_TOKEN)",
       );
     }
-    if (options.endpoint !== undefined && options.endpoint !== "") {
+    const hasEndpoint = options.endpoint !== undefined && options.endpoint !== "";
+    // A region is checked even next to an endpoint (as the Python provider does): a misspelt region is a
+    // mistake whichever URL is used, and accepting it would hide the mistake until the endpoint is removed.
+    if (hasEndpoint && options.region !== undefined && options.region !== "") {
+      if (!Object.hasOwn(REGIONS, options.region.toLowerCase())) {
+        throw new ValidationError(
+          "region",
+          `${show(options.region)} is not a known region; the endpoint option already sets the URL, so give ` +
+            "gra or bhs, or no region",
+          Object.keys(REGIONS),
+        );
+      }
+    }
+    if (hasEndpoint && options.endpoint !== undefined) {
       let url: URL;
       try {
         url = new URL(options.endpoint);

@@ -28,6 +28,22 @@ test("an unknown region is refused with the valid ones", () => {
   );
 });
 
+test("an unknown region is refused even when an endpoint gives the URL", () => {
+  assert.throws(
+    () => new AITrainingClient({ token: "t", region: "xyz", endpoint: "http://127.0.0.1:8080" }),
+    (error: unknown) =>
+      error instanceof ValidationError &&
+      error.field === "region" &&
+      /"xyz" is not a known region.*endpoint.*\(allowed: gra, bhs\)/.test(error.message),
+  );
+  const local = new AITrainingClient({ token: "t", region: "BHS", endpoint: "http://127.0.0.1:8080" });
+  assert.equal(local.baseUrl, "http://127.0.0.1:8080");
+  assert.equal(
+    new AITrainingClient({ token: "t", region: "", endpoint: "http://127.0.0.1:8080" }).region,
+    undefined,
+  );
+});
+
 test("a missing token is refused, naming where to put it", () => {
   assert.throws(() => new AITrainingClient({ token: "" }), /token: is missing.*OVH_AI_TRAINING_TOKEN/);
 });
