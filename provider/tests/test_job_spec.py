@@ -113,13 +113,35 @@ def test_two_volumes_on_one_mount_path_are_refused() -> None:
         job_spec.build_job_spec(image="i", volumes=[volume, volume])
 
 
-def test_label_values_are_selector_safe_and_distinct() -> None:
+def test_label_values_are_selector_safe_and_readable() -> None:
     a = job_spec.sanitize_label_value("manual__2024-01-01T00:00:00+00:00")
+    assert a == "manual__2024-01-01T00.00.00_00.00"
     b = job_spec.sanitize_label_value("manual__2024-01-01T00-00-00-00-00")
-    assert a != b
+    assert a != b and b == "manual__2024-01-01T00-00-00-00-00"
     assert all(c.isalnum() or c in "._-" for c in a)
-    assert len(job_spec.sanitize_label_value("x" * 300)) <= job_spec.LABEL_VALUE_MAX
+    assert job_spec.sanitize_label_value("scheduled__2024-05-01T10:30:00.123456+00:00") == (
+        "scheduled__2024-05-01T10.30.00.123456_00.00"
+    )
     assert job_spec.sanitize_label_value("plain-value") == "plain-value"
+
+
+def test_long_label_values_are_cut_and_stay_distinct() -> None:
+    a = job_spec.sanitize_label_value("x" * 300)
+    b = job_spec.sanitize_label_value("x" * 299 + "y")
+    assert len(a) <= job_spec.LABEL_VALUE_MAX and len(b) <= job_spec.LABEL_VALUE_MAX
+    assert a != b and a.startswith("x" * 40)
+
+
+def test_identity_labels_read_as_the_task_instance() -> None:
+    labels = job_spec.identity_labels("my_dag", "submit_job", "manual__2024-01-01T00:00:00+00:00", -1)
+    assert labels == {
+        "airflow-dag-id": "my_dag",
+        "airflow-task-id": "submit_job",
+        "airflow-run-id": "manual__2024-01-01T00.00.00_00.00",
+        "airflow-map-index": "none",
+    }
+    assert job_spec.identity_labels("d", "t", "r", 3)["airflow-map-index"] == "3"
+    assert job_spec.identity_labels("d", "t", "r", None)["airflow-map-index"] == "none"
 
 
 def test_identity_labels_never_use_the_platform_prefix() -> None:

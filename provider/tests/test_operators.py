@@ -91,6 +91,8 @@ def test_submit_returns_the_job_with_its_id_and_identity_labels(emulator: Emulat
     labels = hook.get_job(job["id"])["spec"]["labels"]
     assert labels["team"] == "ml"
     assert labels["airflow-dag-id"] == "test_dag" and labels["airflow-task-id"] == "submit_job"
+    assert labels["airflow-run-id"] == "manual__2024-01-01T00.00.00_00.00"
+    assert labels["airflow-map-index"] == "none"
 
 
 def test_submit_with_image_only_ends_done(emulator: Emulator, hook: Any) -> None:

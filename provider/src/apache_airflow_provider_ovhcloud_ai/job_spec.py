@@ -157,21 +157,31 @@ def build_job_spec(
 
 def sanitize_label_value(value: str) -> str:
     """
-    ``value`` made safe for a label and a ``labelSelector``: characters outside ``[A-Za-z0-9._-]`` become
-    ``-`` and long values are cut; a short hash of the original is appended whenever it was changed, so two
-    different run ids never share a label value.
+    ``value`` made safe for a label and a ``labelSelector``, as readable as those rules allow: ``:`` becomes
+    ``.`` (a run id's time ``00:00:00`` reads ``00.00.00``), any other run of characters outside
+    ``[A-Za-z0-9._-]`` becomes ``_``, and the value starts and ends with a letter or digit. A value longer
+    than 63 characters is cut and ends with a short hash of the original, so two long run ids stay apart.
+    Two values differing only in the characters replaced (``a:b`` and ``a.b``) share a label value; Airflow's
+    own run ids do not differ that way.
     """
-    safe = _LABEL_SAFE.sub("-", value).strip("-._") or "x"
-    if safe == value and len(safe) <= LABEL_VALUE_MAX:
+    safe = _LABEL_SAFE.sub("_", value.replace(":", ".")).strip("-._") or "x"
+    if len(safe) <= LABEL_VALUE_MAX:
         return safe
     digest = hashlib.sha256(value.encode()).hexdigest()[:10]
-    return f"{safe[: LABEL_VALUE_MAX - 11]}-{digest}"
+    return f"{safe[: LABEL_VALUE_MAX - 11].rstrip('-._')}-{digest}"
+
+
+#: The ``airflow-map-index`` value of a task that is not mapped (Airflow's map index -1).
+UNMAPPED = "none"
 
 
 def identity_labels(dag_id: str, task_id: str, run_id: str, map_index: int | None = None) -> dict[str, str]:
-    """The labels that tie a job to one Airflow task instance (not its try)."""
+    """
+    The labels that tie a job to one Airflow task instance (not its try). The map index is ``none`` for a
+    task that is not mapped, else its number.
+    """
     index = -1 if map_index is None else int(map_index)
-    values = (dag_id, task_id, run_id, str(index))
+    values = (dag_id, task_id, run_id, UNMAPPED if index < 0 else str(index))
     return {key: sanitize_label_value(str(v)) for key, v in zip(IDENTITY_LABEL_KEYS, values, strict=True)}
 
 
