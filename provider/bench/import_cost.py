@@ -24,7 +24,12 @@ CODE = (
 
 
 def main() -> None:
-    env = {**os.environ, "AIRFLOW_HOME": tempfile.mkdtemp(prefix="ovh-bench-airflow-")}
+    with tempfile.TemporaryDirectory(prefix="ovh-bench-airflow-") as home:
+        measure({**os.environ, "AIRFLOW_HOME": home})
+
+
+def measure(env: dict[str, str]) -> None:
+    """Import the operators module in fresh interpreters and print the median cost."""
     samples = []
     for _ in range(RUNS):
         out = subprocess.run(

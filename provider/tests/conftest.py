@@ -57,6 +57,11 @@ def connection_json(url: str, token: str = TOKEN, login: str = "gra", conn_type:
     return json.dumps({"conn_type": conn_type, "login": login, "password": token, "host": url})
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the isolated AIRFLOW_HOME (its airflow.db is most of a megabyte) once the session is over."""
+    shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
     tmp = Path(tempfile.mkdtemp(prefix="ovh-provider-emulator-"))

@@ -7,7 +7,9 @@ on it.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,8 @@ class EmulatorProcess:
     url: str
     data_dir: Path
     process: subprocess.Popen[str]
+    #: True when :func:`start_emulator_process` made ``data_dir`` itself: ``stop()`` then removes it.
+    owns_data_dir: bool = False
 
     def stop(self, timeout: float = 15) -> None:
         """
@@ -40,10 +44,12 @@ class EmulatorProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.owns_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def start_emulator_process(
-    data_dir: Path, token: str, *extra: str, stderr: int | IO[Any] | None = None
+    data_dir: Path | None, token: str, *extra: str, stderr: int | IO[Any] | None = None
 ) -> EmulatorProcess:
     """
     Start ``node main.js --port 0`` and wait for its ``listening on`` line.
@@ -51,23 +57,28 @@ def start_emulator_process(
     Raises :class:`FileNotFoundError` when the emulator is not built, :class:`RuntimeError` when it does
     not start.
 
-    :param data_dir: the emulator's data folder.
+    :param data_dir: the emulator's data folder; ``None`` makes a temporary one that ``stop()`` removes.
     :param token: its operator token.
     :param extra: more command line flags (``--read-token``, ``--image``, ``--slots``, faults...).
     :param stderr: where its stderr goes (``subprocess.DEVNULL`` to drop it; default: inherited).
     """
     if not EMULATOR_MAIN.exists():
         raise FileNotFoundError(f"{EMULATOR_MAIN} is missing: run `npm run build` at the repo root")
-    args = ["node", str(EMULATOR_MAIN), "--port", "0", "--data-dir", str(data_dir), "--token", token, *extra]
+    owned = data_dir is None
+    folder = Path(tempfile.mkdtemp(prefix="ovh-provider-emulator-")) if data_dir is None else data_dir
+    args = ["node", str(EMULATOR_MAIN), "--port", "0", "--data-dir", str(folder), "--token", token, *extra]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr, text=True)
     assert process.stdout is not None
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if line.startswith("listening on "):
-            return EmulatorProcess(line.split("listening on ", 1)[1].strip(), data_dir, process)
+            url = line.split("listening on ", 1)[1].strip()
+            return EmulatorProcess(url, folder, process, owns_data_dir=owned)
         if not line and process.poll() is not None:
             break
     process.kill()
     process.wait()
+    if owned:
+        shutil.rmtree(folder, ignore_errors=True)
     raise RuntimeError("the emulator did not print its 'listening on' line")
