@@ -6,6 +6,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createWriteStream, rmSync } from "node:fs";
+import { constants } from "node:os";
 
 /** Seconds between two "still running" lines of a long command. */
 const heartbeatMs = 20_000;
@@ -66,7 +67,8 @@ export function removeOnExit(dir) {
 
 /**
  * Installs the handlers that end all children when the script is interrupted or exits. `onInterrupt`
- * runs first on SIGINT/SIGTERM (to say what was interrupted); the process then exits with 130.
+ * runs first on SIGINT/SIGTERM/SIGHUP (to say what was interrupted); the process then exits as a shell
+ * reports a death by that signal, 128 + its number: 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP.
  */
 export function installCleanup(onInterrupt = () => {}) {
   if (handlersInstalled) return;
@@ -75,7 +77,7 @@ export function installCleanup(onInterrupt = () => {}) {
     process.on(signal, async () => {
       onInterrupt(signal);
       await stopAll(2000);
-      process.exit(130);
+      process.exit(128 + constants.signals[signal]);
     });
   }
   process.on("exit", () => {
