@@ -3,7 +3,15 @@
  * says what to do next and an exit code (0 success, 1 job failed, 2 bad usage or input, 3 API,
  * authentication or connection error).
  */
-import { describeFlags, EXIT, type FlagSpecs, GLOBAL_FLAGS, parseArgs, UsageError } from "./args.js";
+import {
+  describeFlags,
+  EXIT,
+  type FlagSpecs,
+  GLOBAL_FLAGS,
+  type Parsed,
+  parseArgs,
+  UsageError,
+} from "./args.js";
 import type { Context } from "./context.js";
 
 interface Command {
@@ -249,10 +257,9 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
   });
   const rest = argv.slice(name.split(" ").length);
   let token: string | undefined;
-  let jobId: string | undefined;
+  let parsed: Parsed | undefined;
   try {
-    const parsed = parseArgs(rest, cmd.flags, name);
-    jobId = parsed.positionals[0];
+    parsed = parseArgs(rest, cmd.flags, name);
     token = (parsed.flags.token as string | undefined) ?? process.env.OVH_AI_TRAINING_TOKEN;
     if (parsed.flags.help) {
       process.stdout.write(`${commandHelp(name, cmd)}\n`);
@@ -261,13 +268,44 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
     const { makeContext } = await import("./context.js");
     return await cmd.run(makeContext(parsed));
   } catch (error) {
-    return reportError(error, name, token, jobId);
+    return reportError(error, name, token, parsed);
+  }
+}
+
+/** The endpoint in use (flag or environment), when one replaces the region's URL. */
+function endpointOf(parsed: Parsed | undefined): string | undefined {
+  const endpoint = (parsed?.flags.endpoint as string | undefined) ?? process.env.OVH_AI_TRAINING_ENDPOINT;
+  return endpoint === "" ? undefined : endpoint;
+}
+
+function parseUrl(text: string | undefined): URL | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
   }
 }
 
 /** The command-line way out of an API refusal, where the API's own words name API paths. */
-function nextStep(command: string, status: number, jobId: string | undefined): string | undefined {
-  const id = jobId ?? "JOB_ID";
+function nextStep(command: string, status: number, parsed: Parsed | undefined): string | undefined {
+  const id = parsed?.positionals[0] ?? "JOB_ID";
+  if (status === 404) {
+    // An endpoint with a path (a proxy prefix, or a mistake) makes every call a 404 that looks like a
+    // missing job: say so first, since no job id can fix it.
+    const endpoint = endpointOf(parsed);
+    const url = parseUrl(endpoint);
+    if (url && url.pathname.replace(/\/+$/, "") !== "") {
+      const orJob = command.startsWith("job ")
+        ? ", and check the job id with `ai-training job list --all`"
+        : "";
+      return (
+        `the endpoint ${endpoint} has a path (${url.pathname}); --endpoint (or OVH_AI_TRAINING_ENDPOINT) must be ` +
+        `the API's base URL, which /v1/... is added to, e.g. ${url.origin}. Keep the path only if a proxy ` +
+        `serves the API under it${orJob}`
+      );
+    }
+  }
   if (status === 400 && command === "job delete") {
     return `Stop it first (ai-training job stop ${id}), or delete it anyway with: ai-training job delete ${id} --force`;
   }
@@ -289,7 +327,7 @@ async function reportError(
   error: unknown,
   command: string,
   token: string | undefined,
-  jobId: string | undefined,
+  parsed: Parsed | undefined,
 ): Promise<number> {
   const { AITrainingError, APIError, ConnectionError, ValidationError } = await import("@ai-training/client");
   let code: number = EXIT.api;
@@ -301,7 +339,7 @@ async function reportError(
     code = EXIT.usage;
     message = `${error.message}. Nothing was sent; fix it and run again (ai-training ${command} --help)`;
   } else if (error instanceof APIError) {
-    const next = nextStep(command, error.status, jobId);
+    const next = nextStep(command, error.status, parsed);
     message = next ? `${error.message}\nnext: ${next}` : error.message;
   } else if (error instanceof ConnectionError) {
     message = error.message;

@@ -687,6 +687,23 @@ describe("flavors, me, connection settings", () => {
     assert.equal(run.code, 0, run.stderr);
   });
 
+  test("an endpoint holding /v1 is exit 2 naming the base URL; another path gets a 404 hint about it", async () => {
+    let run = await cli(["job", "get", "some-job", "--endpoint", `${emulator.url}/v1`]);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /without \/v1/);
+    assert.ok(run.stderr.includes(`use ${emulator.url}.`), run.stderr);
+    assert.doesNotMatch(run.stderr, /Find the job's id/);
+    run = await cli(["job", "get", "some-job"], { OVH_AI_TRAINING_ENDPOINT: `${emulator.url}/v1/` });
+    assert.equal(run.code, 2, run.stderr);
+    run = await cli(["job", "get", "some-job", "--endpoint", `${emulator.url}/api`]);
+    assert.equal(run.code, 3, run.stderr);
+    assert.match(
+      run.stderr,
+      /next: the endpoint \S+\/api has a path \(\/api\); --endpoint .* must be the API's base URL/,
+    );
+    assert.ok(run.stderr.includes(`e.g. ${emulator.url}.`), run.stderr);
+  });
+
   test("an unreachable endpoint is exit 3 naming the endpoint", async () => {
     const run = await cli(["me"], { OVH_AI_TRAINING_ENDPOINT: "http://127.0.0.1:1" });
     assert.equal(run.code, 3);

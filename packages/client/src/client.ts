@@ -52,7 +52,10 @@ export interface AITrainingClientOptions {
   token: string;
   /** `gra` (default) or `bhs`; checked but not used for the URL when `endpoint` is given. */
   region?: string;
-  /** A base URL that replaces the region's, e.g. a local emulator `http://127.0.0.1:8080` or a proxy. */
+  /**
+   * A base URL that replaces the region's, e.g. a local emulator `http://127.0.0.1:8080` or a proxy's
+   * `https://proxy.example/ai`. It is the part before `/v1`: an endpoint holding `/v1` is refused.
+   */
   endpoint?: string;
   /** Retry tuning; see `RetryOptions`. `{ maxRetries: 0 }` turns retries off. */
   retry?: Partial<RetryOptions>;
@@ -179,6 +182,18 @@ export class AITrainingClient {
       if (url.protocol !== "http:" && url.protocol !== "https:") {
         throw new ValidationError("endpoint", `${show(options.endpoint)} must use http or https`);
       }
+      // The client appends `/v1/...` itself: an endpoint already holding `/v1` would ask for `/v1/v1/job`,
+      // and every answer would be a 404 that looks like a missing job. Refused, naming the URL to use.
+      const v1 = /\/v1(\/|$)/.exec(url.pathname);
+      if (v1) {
+        const base = `${url.origin}${url.pathname.slice(0, v1.index)}`;
+        throw new ValidationError(
+          "endpoint",
+          `${show(options.endpoint)} holds /v1, but the endpoint is the API's base URL without /v1 ` +
+            `(the client adds /v1/...): use ${base}`,
+        );
+      }
+      // Any other path is kept: a proxy may serve the API under a prefix.
       this.baseUrl = `${url.origin}${url.pathname}`.replace(/\/+$/, "");
       this.region = undefined;
     } else {

@@ -53,6 +53,25 @@ test("an endpoint that is not an http(s) URL is refused", () => {
   assert.throws(() => new AITrainingClient({ token: "t", endpoint: "ftp://host" }), /http or https/);
 });
 
+test("an endpoint holding /v1 is refused, naming the base URL to use instead", () => {
+  for (const [endpoint, base] of [
+    ["http://127.0.0.1:8080/v1", "http://127.0.0.1:8080"],
+    ["http://127.0.0.1:8080/v1/", "http://127.0.0.1:8080"],
+    ["https://proxy.example/ai/v1/job", "https://proxy.example/ai"],
+  ]) {
+    assert.throws(
+      () => new AITrainingClient({ token: "t", endpoint }),
+      (error: unknown) =>
+        error instanceof ValidationError &&
+        error.field === "endpoint" &&
+        error.message.includes("without /v1") &&
+        error.message.endsWith(`use ${base}`),
+      endpoint,
+    );
+  }
+  assert.equal(new AITrainingClient({ token: "t", endpoint: "http://h/v10" }).baseUrl, "http://h/v10");
+});
+
 test("fromEnv reads the OVH_AI_TRAINING_* variables, and explicit options win", () => {
   const env = {
     OVH_AI_TRAINING_TOKEN: "from-env",
