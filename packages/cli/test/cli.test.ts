@@ -353,7 +353,9 @@ describe("job submit", () => {
     ]);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /ended in state FAILED with exit code 3/);
-    assert.match(run.stderr, /ai-training job logs \S+/);
+    assert.match(run.stderr, /next: read its logs to see why: ai-training job logs \S+ --tail 100/);
+    // The command line names its own commands, never the TypeScript client's calls.
+    assert.doesNotMatch(run.stderr, /getJobLogs|stopJob|\w+\("/);
   });
 
   test("--gpu-model picks the flavor carrying that model", async () => {
@@ -583,6 +585,7 @@ describe("stop and delete", () => {
     assert.equal(run.code, 1);
     assert.match(run.stderr, /was still (QUEUED|INITIALIZING|PENDING|RUNNING) after waiting/);
     assert.match(run.stderr, new RegExp(`next: .*ai-training job stop ${job.id}`));
+    assert.doesNotMatch(run.stderr, /stopJob|getJobLogs|\w+\("/);
     await client.deleteJob(job.id, { force: true });
   });
 

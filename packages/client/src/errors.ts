@@ -197,17 +197,18 @@ export class JobFailedError extends AITrainingError {
   readonly infoCode: string | undefined;
   /** The job as last read. */
   readonly job: Job;
+  /** What happened, without the next step, for callers (the command line) that name their own next step. */
+  readonly summary: string;
 
   constructor(job: Job, expected: readonly string[]) {
     const { state, exitCode, info } = job.status;
     const parts = [`Job ${job.id} ended in state ${state}`];
     if (exitCode !== undefined) parts.push(` with exit code ${exitCode}`);
     if (info?.message) parts.push(`: ${info.message}`);
-    parts.push(
-      ` (waited for ${expected.join(" or ")}). Read its logs (getJobLogs("${job.id}") or ` +
-        `\`ai-training job logs ${job.id}\`) to see why`,
-    );
-    super(parts.join(""));
+    parts.push(` (waited for ${expected.join(" or ")})`);
+    const summary = parts.join("");
+    super(`${summary}. Read its logs (getJobLogs("${job.id}")) to see why`);
+    this.summary = summary;
     this.jobId = job.id;
     this.state = state;
     this.exitCode = exitCode;
@@ -226,12 +227,15 @@ export class WaitTimeoutError extends AITrainingError {
   /** How long the wait lasted, in milliseconds. */
   readonly waitedMs: number;
   readonly timeoutMs: number;
+  /** What happened, without the next step, for callers (the command line) that name their own next step. */
+  readonly summary: string;
 
   constructor(jobId: string, lastState: string, waitedMs: number, timeoutMs: number) {
-    super(
-      `Job ${jobId} was still ${lastState} after waiting ${formatDuration(waitedMs)} (timeout ${formatDuration(timeoutMs)}). ` +
-        `The job keeps running: wait longer (raise the timeout), or stop it with stopJob("${jobId}")`,
-    );
+    const summary =
+      `Job ${jobId} was still ${lastState} after waiting ${formatDuration(waitedMs)} ` +
+      `(timeout ${formatDuration(timeoutMs)}); the job keeps running`;
+    super(`${summary}: wait longer (raise the timeout), or stop it with stopJob("${jobId}")`);
+    this.summary = summary;
     this.jobId = jobId;
     this.lastState = lastState;
     this.waitedMs = waitedMs;

@@ -82,7 +82,10 @@ describe("submit, read, wait", () => {
       assert.equal(error.exitCode, 3);
       assert.ok(error.platformMessage, "the platform's message is carried");
       assert.match(error.message, new RegExp(`Job ${job.id} ended in state FAILED with exit code 3`));
-      assert.match(error.message, /logs/);
+      assert.match(error.message, new RegExp(`getJobLogs\\("${job.id}"\\)`));
+      // The summary is what happened alone, for a command line that names its own next step.
+      assert.ok(error.message.startsWith(error.summary));
+      assert.doesNotMatch(error.summary, /getJobLogs|ai-training/);
       return true;
     });
   });

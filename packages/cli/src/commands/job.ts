@@ -283,12 +283,15 @@ async function waitAndReport(ctx: Context, id: string, args: WaitArgs): Promise<
     if (live) stream.write("\r\x1b[2K");
     if (error instanceof JobFailedError && ctx.json) ctx.out(JSON.stringify(error.job, null, 2));
     if (error instanceof JobFailedError) {
-      ctx.err(`error: ${error.message}\nnext: ai-training job logs ${id} --tail 100`);
+      // The summary, not the message: the client's message names TypeScript calls (getJobLogs).
+      ctx.err(
+        `error: ${error.summary}.\nnext: read its logs to see why: ai-training job logs ${id} --tail 100`,
+      );
       return 1;
     }
     if (error instanceof WaitTimeoutError) {
       ctx.err(
-        `error: ${error.message}\nnext: wait again with a longer --timeout (ai-training job wait ${id}), ` +
+        `error: ${error.summary}.\nnext: wait again with a longer --timeout (ai-training job wait ${id}), ` +
           `or stop it (ai-training job stop ${id})`,
       );
       return 1;
