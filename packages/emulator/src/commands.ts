@@ -4,7 +4,7 @@
  * 1 failure, 2 bad usage or input.
  */
 import { randomBytes } from "node:crypto";
-import { type Stats, statSync } from "node:fs";
+import { rmSync, type Stats, statSync } from "node:fs";
 import path from "node:path";
 import { flag, numberFlag, type ParsedArgs, parseArgs, UsageError } from "./args.js";
 import {
@@ -34,7 +34,8 @@ Prints "listening on http://HOST:PORT" once it accepts requests, then "token: T"
 Options:
   --host HOST              address to listen on (default 127.0.0.1; others need --allow-remote)
   --port N                 port, 0 for a free one (default 0)
-  --data-dir DIR           where jobs, logs and Object Storage live (default $${DATA_DIR_ENV}, else a new temp folder)
+  --data-dir DIR           where jobs, logs and Object Storage live (default $${DATA_DIR_ENV}, else a new
+                           temporary folder, removed when the emulator exits on SIGINT, SIGTERM or stdin close)
   --token T                an operator token (repeatable); without one, $${TOKEN_ENV} is used,
                            else one is generated and printed
   --read-token T           a read-only token (repeatable); without one, $${READ_TOKEN_ENV} is used
@@ -197,6 +198,10 @@ export async function emulatorCommand(argv: readonly string[]): Promise<number> 
     throw error;
   }
   const stopWithStdin = argv.includes("--stop-on-stdin-close");
+  // A parent that died takes the read end of our stdout/stderr with it: EPIPE on a status line must not
+  // crash the emulator halfway through stopping its jobs and removing its temporary folder.
+  process.stdout.on("error", () => undefined);
+  process.stderr.on("error", () => undefined);
   let generatedToken: string | undefined;
   let envToken: string | undefined;
   let envReadToken: string | undefined;
@@ -228,9 +233,12 @@ export async function emulatorCommand(argv: readonly string[]): Promise<number> 
     );
     return error instanceof Error && /refusing to listen/.test(error.message) ? 2 : 1;
   }
+  // Written before "listening on", so a parent that waits for that line may already know the folder.
+  process.stderr.write(
+    `data dir${emulator.temporary ? " (temporary, removed on exit)" : ""}: ${emulator.dataDir}\n`,
+  );
   process.stdout.write(`listening on ${emulator.url}\n`);
   if (generatedToken) process.stdout.write(`token: ${generatedToken}\n`);
-  process.stderr.write(`data dir: ${emulator.dataDir}\n`);
   if (emulator.recovered > 0) {
     process.stderr.write(
       `marked ${emulator.recovered} job(s) ERROR: they were active when the emulator last stopped\n`,
@@ -242,6 +250,8 @@ export async function emulatorCommand(argv: readonly string[]): Promise<number> 
     const stop = (why: string, again: string) => {
       if (stopping) {
         process.stderr.write(`${again}; exiting now\n`);
+        // Job processes are killed by the runtime's exit hook; a folder this emulator made goes too.
+        if (emulator.temporary) rmSync(emulator.dataDir, { recursive: true, force: true });
         process.exit(1);
       }
       stopping = true;

@@ -20,7 +20,7 @@ export interface EmulatorOptions {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
-  /** A new temporary folder when not given. */
+  /** A new temporary folder, removed by `close()`, when not given. */
   dataDir?: string;
   operatorTokens: string[];
   readTokens?: string[];
@@ -46,9 +46,11 @@ export interface EmulatorOptions {
 export interface RunningEmulator {
   url: string;
   dataDir: string;
+  /** True when the emulator made `dataDir` itself (no `dataDir` option): `close()` then removes it. */
+  temporary: boolean;
   /** How many jobs a previous process left active and were marked ERROR at start. */
   recovered: number;
-  /** Interrupts active jobs, stores them, stops the server and closes the store. */
+  /** Interrupts active jobs, stores them, stops the server, closes the store and removes a temporary dataDir. */
   close(): Promise<void>;
 }
 
@@ -107,16 +109,28 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     );
   }
   if (options.operatorTokens.length === 0) throw new Error("the emulator needs at least one operator token");
+  const temporary = options.dataDir === undefined;
   const dataDir = path.resolve(
     options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), "ai-training-emulator-")),
   );
+  /** Removes the data folder when this emulator made it; a folder the caller chose is never touched. */
+  const removeTemporary = () => {
+    if (temporary) rmSync(dataDir, { recursive: true, force: true });
+  };
   const stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
-  const unlock = lockDataDir(dataDir);
+  let unlock: () => void;
   let store: JobStore;
+  try {
+    unlock = lockDataDir(dataDir);
+  } catch (error) {
+    removeTemporary();
+    throw error;
+  }
   try {
     store = new JobStore(dataDir);
   } catch (error) {
     unlock();
+    removeTemporary();
     throw error;
   }
   let runtime: HostRuntime | undefined;
@@ -164,6 +178,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     return {
       url,
       dataDir,
+      temporary,
       recovered,
       close: () => {
         closing ??= (async () => {
@@ -172,6 +187,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
           await started.close();
           store.close();
           unlock();
+          removeTemporary();
         })();
         return closing;
       },
@@ -181,6 +197,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     await runtime?.stopAll(0).catch(() => undefined);
     store.close();
     unlock();
+    removeTemporary();
     throw error;
   }
 }

@@ -4,8 +4,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
+import { rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -25,7 +24,10 @@ export interface EmulatorProcessOptions {
     /** Seconds announced in Retry-After on injected 429/503 answers (1 when not given). */
     retryAfterSeconds?: number;
   };
-  /** An existing data folder (kept on stop); a new temporary one (removed on stop) when not given. */
+  /**
+   * An existing data folder (kept on stop). When not given, the emulator makes a temporary one, removed
+   * once the emulator process exits, however it ends (or when this process exits first).
+   */
   dataDir?: string;
   /** The operator token; a random one when not given. */
   token?: string;
@@ -53,33 +55,46 @@ export interface EmulatorProcess {
   pid: number;
   /** Everything the process wrote on stderr so far. */
   stderr(): string;
-  /** Sends a signal without waiting (e.g. SIGKILL to simulate a crash); `exited` tells when it is gone. */
+  /**
+   * Sends a signal without waiting (e.g. SIGKILL to simulate a crash); `exited` tells when it is gone (and
+   * with it a temporary data folder).
+   */
   kill(signal: NodeJS.Signals): void;
   /** Resolves with the exit code (or signal) once the process has ended. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** SIGTERM, then SIGKILL after 15 s; removes the data folder when it was a temporary one. */
+  /** SIGTERM, then SIGKILL after 15 s; a temporary data folder is gone once it resolves. */
   stop(): Promise<void>;
 }
 
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "main.js");
 
-/** Every child still running, killed if the test process exits without stopping them. */
-const children = new Set<ChildProcess>();
+/**
+ * Every child still running, with the temporary data folder it made (if any): killed, and the folder
+ * removed, if the test process exits without stopping them.
+ */
+const children = new Map<ChildProcess, string | undefined>();
 let exitHookInstalled = false;
 
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on("exit", () => {
-    for (const child of children) child.kill("SIGKILL");
+    for (const [child, temporaryDir] of children) {
+      child.kill("SIGKILL");
+      if (temporaryDir) rmSync(temporaryDir, { recursive: true, force: true });
+    }
   });
 }
+
+/** The line the emulator writes on stderr, before `listening on`, when it made its own data folder. */
+const TEMPORARY_DATA_DIR = /^data dir \(temporary, removed on exit\): (.+)$/m;
 
 /** Spawns `node dist/src/main.js` and resolves once it prints `listening on`. */
 export async function startEmulatorProcess(options: EmulatorProcessOptions = {}): Promise<EmulatorProcess> {
   installExitHook();
+  // Without a folder from the caller, the emulator makes its own and removes it when it exits, even when
+  // it exits because this process died (its stdin closes): nothing is left in the temp folder either way.
   const ownDataDir = options.dataDir === undefined;
-  const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), "ai-training-emulator-test-"));
   const token = options.token ?? `op-${randomBytes(12).toString("hex")}`;
   const readToken = options.readToken ?? `ro-${randomBytes(12).toString("hex")}`;
   const args = [
@@ -88,8 +103,7 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions = {})
     "127.0.0.1",
     "--port",
     "0",
-    "--data-dir",
-    dataDir,
+    ...(ownDataDir ? [] : ["--data-dir", path.resolve(options.dataDir as string)]),
     "--stop-grace-ms",
     String(options.stopGraceMs ?? 2000),
     // If this test process dies without stopping the emulator (even by SIGKILL), the emulator's stdin
@@ -116,22 +130,36 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions = {})
       ...options.env,
       OVH_AI_TRAINING_TOKEN: token,
       OVH_AI_TRAINING_READ_TOKEN: readToken,
+      // An inherited data folder would replace the temporary one the emulator makes for us.
+      OVH_AI_TRAINING_DATA_DIR: "",
     },
   });
-  children.add(child);
+  children.set(child, undefined);
+  let dataDir = ownDataDir ? "" : path.resolve(options.dataDir as string);
   let stderr = "";
+  let sawDataDir = !ownDataDir;
+  let onStderr: () => void = () => undefined;
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
     stderr += chunk;
+    const match = sawDataDir ? undefined : TEMPORARY_DATA_DIR.exec(stderr);
+    if (match?.[1]) {
+      sawDataDir = true;
+      dataDir = match[1];
+      if (children.has(child)) children.set(child, dataDir);
+    }
+    onStderr();
   });
+  /** The emulator removes its own folder on a clean stop; this covers one killed by a signal. */
+  const removeDataDir = () => {
+    if (ownDataDir && dataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once("exit", (code, signal) => {
       children.delete(child);
+      removeDataDir();
       resolve({ code, signal });
     });
   });
-  const removeDataDir = () => {
-    if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
-  };
 
   let url: string;
   try {
@@ -146,13 +174,18 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions = {})
           ),
         options.startTimeoutMs ?? 20_000,
       );
-      child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-        stdout += chunk;
+      // Ready once it listens and, when it made its own data folder, once its stderr said where.
+      const ready = () => {
         const match = /listening on (http:\/\/\S+)/.exec(stdout);
-        if (match?.[1]) {
+        if (match?.[1] && sawDataDir) {
           clearTimeout(timer);
           resolve(match[1]);
         }
+      };
+      onStderr = ready;
+      child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+        stdout += chunk;
+        ready();
       });
       void exited.then(({ code, signal }) => {
         clearTimeout(timer);
@@ -166,7 +199,6 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions = {})
   } catch (error) {
     child.kill("SIGKILL");
     await exited;
-    removeDataDir();
     throw error;
   }
   // Keep draining stdout so a chatty process never blocks on a full pipe.
@@ -192,7 +224,6 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions = {})
           await exited;
           clearTimeout(timer);
         }
-        removeDataDir();
       })();
       return stopping;
     },

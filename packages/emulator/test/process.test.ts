@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
@@ -125,7 +125,7 @@ describe("the emulator process", () => {
 
   test("an emulator started by startEmulatorProcess stops when its parent is SIGKILLed", async () => {
     const testing = path.join(path.dirname(MAIN), "testing.js");
-    const script = `import(${JSON.stringify(testing)}).then(async (t) => { const e = await t.startEmulatorProcess(); console.log("pid=" + e.pid); setInterval(() => {}, 1000); });`;
+    const script = `import(${JSON.stringify(testing)}).then(async (t) => { const e = await t.startEmulatorProcess(); console.log("dir=" + e.dataDir); console.log("pid=" + e.pid); setInterval(() => {}, 1000); });`;
     const parent = spawn(process.execPath, ["--input-type=module", "-e", script], {
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -139,11 +139,61 @@ describe("the emulator process", () => {
       });
       parent.once("exit", () => reject(new Error(`parent exited early: ${out}`)));
     });
+    const dataDir = /dir=(.+)\n/.exec(out)?.[1] ?? "";
+    assert.ok(existsSync(path.join(dataDir, "emulator.sqlite")), `the emulator uses ${dataDir}`);
     assert.ok(isAlive(emulatorPid));
     parent.kill("SIGKILL");
     const gone = await waitUntilGone(emulatorPid);
     if (!gone) process.kill(emulatorPid, "SIGKILL");
     assert.ok(gone, `emulator ${emulatorPid} exited once its parent died`);
+    assert.equal(existsSync(dataDir), false, "it removed the temporary data folder it made");
+  });
+
+  test("startEmulatorProcess removes the temporary data folder it asked for, and keeps one it was given", async () => {
+    const own = await startEmulatorProcess();
+    assert.ok(existsSync(path.join(own.dataDir, "emulator.sqlite")), `the emulator uses ${own.dataDir}`);
+    await submit(own, { image: "busybox", command: ["true"] });
+    await own.stop();
+    assert.equal(existsSync(own.dataDir), false, `${own.dataDir} is removed on stop`);
+
+    const crashed = await startEmulatorProcess();
+    crashed.kill("SIGKILL");
+    await crashed.exited;
+    assert.equal(existsSync(crashed.dataDir), false, "removed even when the emulator was killed");
+
+    const given = mkdtempSync(path.join(os.tmpdir(), "emulator-given-"));
+    dirs.push(given);
+    const kept = await startEmulatorProcess({ dataDir: given });
+    assert.equal(kept.dataDir, given);
+    await kept.stop();
+    assert.ok(existsSync(path.join(given, "emulator.sqlite")), "a folder the caller gave is kept");
+  });
+
+  test("without --data-dir it makes a temporary folder, says so, and removes it on SIGINT or SIGTERM", async () => {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      const child = spawn(process.execPath, [MAIN, "--port", "0"], {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, OVH_AI_TRAINING_TOKEN: "op-token", OVH_AI_TRAINING_DATA_DIR: "" },
+      });
+      let err = "";
+      let out = "";
+      child.stderr.setEncoding("utf8").on("data", (c: string) => {
+        err += c;
+      });
+      const exit = new Promise<number | null>((resolve) => child.once("exit", resolve));
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.setEncoding("utf8").on("data", (c: string) => {
+          out += c;
+          if (out.includes("listening on")) resolve();
+        });
+        void exit.then(() => reject(new Error(`exited early: ${err}`)));
+      });
+      const dataDir = /^data dir \(temporary, removed on exit\): (.+)$/m.exec(err)?.[1] ?? "";
+      assert.ok(existsSync(path.join(dataDir, "emulator.sqlite")), `it said where its data is: ${err}`);
+      child.kill(signal);
+      assert.equal(await exit, 0, signal);
+      assert.equal(existsSync(dataDir), false, `${dataDir} is removed on ${signal}`);
+    }
   });
 
   test("startEmulatorProcess passes its tokens through the environment, never on the command line", async () => {
