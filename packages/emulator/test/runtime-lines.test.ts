@@ -43,4 +43,17 @@ describe("LineSplitter", () => {
       "m",
     ]);
   });
+
+  test("a long line is cut the same way when its newline comes in the same chunk", () => {
+    assert.deepEqual(split([Buffer.from("abcdefghij\nxy\n")], 4), ["abcd", "efgh", "ij", "xy"]);
+    assert.deepEqual(split([Buffer.from("abcdefghij")], 4), ["abcd", "efgh", "ij"]);
+  });
+
+  test("the default limit is 65,536 characters", () => {
+    const lines = split([Buffer.from(`${"x".repeat(65_536 * 2 + 10)}\n`)]);
+    assert.deepEqual(
+      lines.map((line) => line.length),
+      [65_536, 65_536, 10],
+    );
+  });
 });
