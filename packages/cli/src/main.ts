@@ -341,6 +341,17 @@ async function reportError(
   } else if (error instanceof APIError) {
     const next = nextStep(command, error.status, parsed);
     message = next ? `${error.message}\nnext: ${next}` : error.message;
+  } else if (error instanceof ConnectionError && command === "job submit" && !error.notSent) {
+    // The connection broke after the request left: the job may exist, and a blind retry could run it twice.
+    const labels = ((parsed?.flags.label as string[] | undefined) ?? []).map(
+      (label) => ` --label ${/^[\w=.:/@-]+$/.test(label) ? label : JSON.stringify(label)}`,
+    );
+    message =
+      `Could not reach ${error.endpoint} for ${error.request.method} ${error.request.path}: ${error.reason}. ` +
+      "The request may have reached the server, so the job may have been created.\n" +
+      `next: check with \`ai-training job list${labels.join("")}\`${labels.length > 0 ? " (its labels)" : ""} ` +
+      "before submitting again (a unique --label on each submit makes it easy to find); then check the " +
+      "network and the endpoint (--region, --endpoint, OVH_AI_TRAINING_ENDPOINT)";
   } else if (error instanceof ConnectionError) {
     message = error.message;
   } else if (error instanceof AITrainingError) {

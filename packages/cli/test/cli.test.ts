@@ -707,6 +707,33 @@ describe("flavors, me, connection settings", () => {
     assert.ok(run.stderr.includes(`e.g. ${emulator.url}.`), run.stderr);
   });
 
+  test("a submit whose connection dropped after sending warns the job may exist and how to look", async () => {
+    const specifier = "@ai-training/emulator/testing";
+    const testing = (await import(specifier)) as { startEmulatorProcess(o: object): Promise<Emulator> };
+    // Every connection is dropped once the request has arrived.
+    const dropping = await testing.startEmulatorProcess({ faults: { dropRate: 1 }, stopGraceMs: 300 });
+    secrets.add(dropping.token);
+    try {
+      const run = await cli(
+        ["job", "submit", "--image", "python:3.12", "--label", "run=r42", ...sh("true")],
+        {
+          OVH_AI_TRAINING_ENDPOINT: dropping.url,
+          OVH_AI_TRAINING_TOKEN: dropping.token,
+        },
+      );
+      assert.equal(run.code, 3, run.stderr);
+      assert.match(run.stderr, /Could not reach \S+ for POST \/v1\/job/);
+      assert.match(run.stderr, /the job may have been created/);
+      assert.match(
+        run.stderr,
+        /next: check with `ai-training job list --label run=r42` .*before submitting again/,
+      );
+      assert.doesNotMatch(run.stderr, /listJobs|\w+\(/);
+    } finally {
+      await dropping.stop();
+    }
+  });
+
   test("an unreachable endpoint is exit 3 naming the endpoint", async () => {
     const run = await cli(["me"], { OVH_AI_TRAINING_ENDPOINT: "http://127.0.0.1:1" });
     assert.equal(run.code, 3);

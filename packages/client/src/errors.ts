@@ -133,6 +133,8 @@ export class ConnectionError extends AITrainingError {
   readonly jobId: string | undefined;
   /** True when the request cannot have reached the server (connection refused, unknown host). */
   readonly notSent: boolean;
+  /** What went wrong on the way, e.g. `ECONNRESET` or `no answer within 60000 ms`. */
+  readonly reason: string;
 
   constructor(init: {
     endpoint: string;
@@ -143,11 +145,19 @@ export class ConnectionError extends AITrainingError {
     cause?: unknown;
   }) {
     const about = init.jobId && !init.request.path.includes(init.jobId) ? ` (job ${init.jobId})` : "";
+    // A POST (a submit) that may have reached the server may have created a job: sending it again blindly
+    // could run the job twice, so the message says to look first.
+    const maybeDone =
+      init.request.method === "POST" && !init.notSent
+        ? "The request may have reached the server, so the job may have been created: list jobs " +
+          "(listJobs, e.g. with a labelSelector of a label it was given) before submitting it again. "
+        : "";
     super(
       `Could not reach ${init.endpoint} for ${init.request.method} ${init.request.path}${about}: ${init.reason}. ` +
-        "Check the region or endpoint (--region, --endpoint, OVH_AI_TRAINING_ENDPOINT) and the network",
+        `${maybeDone}Check the region or endpoint (--region, --endpoint, OVH_AI_TRAINING_ENDPOINT) and the network`,
       { cause: init.cause },
     );
+    this.reason = init.reason;
     this.endpoint = init.endpoint;
     this.request = init.request;
     this.jobId = init.jobId;
