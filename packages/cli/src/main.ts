@@ -197,8 +197,7 @@ Commands:
 ${lines.join("\n")}
 
 Global options:
-${describeFlags(GLOBAL_FLAGS)}
-  --version           print the version
+${describeFlags({ ...GLOBAL_FLAGS, version: { type: "boolean", help: "print the version" } })}
 
 ${ENVIRONMENT}
 

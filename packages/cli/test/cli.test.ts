@@ -128,6 +128,17 @@ describe("version and help", () => {
     }
   });
 
+  test("--help aligns the descriptions of every global option, --version included", async () => {
+    const run = await cli(["--help"]);
+    const block = /Global options:\n((?: {2}--.*\n)+)/.exec(run.stdout)?.[1] ?? "";
+    const columns = block
+      .trimEnd()
+      .split("\n")
+      .map((line) => /^ {2}--\S+(?: [A-Z]+)? +/.exec(line)?.[0].length);
+    assert.ok(block.includes("--version"), block);
+    assert.equal(new Set(columns).size, 1, block);
+  });
+
   test("every command has its own --help with its options and the exit codes", async () => {
     const expected: Record<string, string> = {
       "job submit": "--volume",
