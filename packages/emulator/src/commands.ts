@@ -58,7 +58,12 @@ Options:
   --help                   show this help
 
 A job that reaches its timeout goes TIMEOUT, FINALIZING, then INTERRUPTED with status.info.code "TIMEOUT".
-SIGINT or SIGTERM interrupts active jobs, stores them and exits 0.`;
+
+Stopping: SIGINT or SIGTERM (or stdin closing, with --stop-on-stdin-close) interrupts active jobs, stores
+them and exits 0: a stop that was asked for and went well is a success, not 130 or 143. A second signal
+while stopping exits at once with 1, its job processes killed; an error while stopping also exits 1.
+
+Exit codes: 0 stopped cleanly, 1 could not start or stop cleanly, 2 bad usage or input.`;
 
 const DATA_USAGE = `Usage:
   ai-training data upload ALIAS CONTAINER PATH... [--prefix P] [--data-dir DIR] [--output json]
@@ -180,7 +185,7 @@ function tokenFromEnv(name: string): string | undefined {
 
 /**
  * `ai-training emulator`: runs the emulator until SIGINT or SIGTERM, then interrupts active jobs,
- * stores everything and returns 0.
+ * stores everything and returns 0 (1 when stopping failed; a second signal exits the process with 1).
  */
 export async function emulatorCommand(argv: readonly string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
@@ -245,7 +250,7 @@ export async function emulatorCommand(argv: readonly string[]): Promise<number> 
     );
   }
 
-  await new Promise<void>((resolve) => {
+  return await new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (why: string, again: string) => {
       if (stopping) {
@@ -256,12 +261,15 @@ export async function emulatorCommand(argv: readonly string[]): Promise<number> 
       }
       stopping = true;
       process.stderr.write(`${why}: interrupting active jobs and stopping\n`);
-      emulator.close().then(resolve, (error: unknown) => {
-        process.stderr.write(
-          `error while stopping: ${error instanceof Error ? error.message : String(error)}\n`,
-        );
-        resolve();
-      });
+      emulator.close().then(
+        () => resolve(0),
+        (error: unknown) => {
+          process.stderr.write(
+            `error while stopping: ${error instanceof Error ? error.message : String(error)}\n`,
+          );
+          resolve(1);
+        },
+      );
     };
     const onSignal = (signal: NodeJS.Signals) =>
       stop(`received ${signal}`, `received ${signal} again while stopping`);
@@ -275,7 +283,6 @@ export async function emulatorCommand(argv: readonly string[]): Promise<number> 
       });
     }
   });
-  return 0;
 }
 
 const DATA_FLAGS = {

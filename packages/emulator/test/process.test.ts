@@ -27,6 +27,12 @@ function printedPid(log: string): number {
   return Number(match[1]);
 }
 
+async function waitForStderr(emulator: { stderr(): string }, pattern: RegExp): Promise<void> {
+  for (let i = 0; i < 400 && !pattern.test(emulator.stderr()); i++)
+    await new Promise((r) => setTimeout(r, 25));
+  assert.match(emulator.stderr(), pattern);
+}
+
 async function waitUntilGone(pid: number): Promise<boolean> {
   for (let i = 0; i < 200 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 25));
   return !isAlive(pid);
@@ -147,6 +153,32 @@ describe("the emulator process", () => {
     if (!gone) process.kill(emulatorPid, "SIGKILL");
     assert.ok(gone, `emulator ${emulatorPid} exited once its parent died`);
     assert.equal(existsSync(dataDir), false, "it removed the temporary data folder it made");
+  });
+
+  test("a second signal while stopping exits at once with 1, and --help documents the exit codes", async () => {
+    // A job that ignores SIGTERM keeps the first stop waiting for the (long) grace to end.
+    const emulator = await startEmulatorProcess({ stopGraceMs: 60_000 });
+    const job = await submit(emulator, {
+      image: "busybox",
+      command: ["sh", "-c", "trap '' TERM; echo pid=$$; while :; do sleep 1; done"],
+    });
+    const jobPid = printedPid(await waitForLog(emulator, job.id, "pid="));
+    emulator.kill("SIGTERM");
+    await waitForStderr(emulator, /interrupting active jobs/);
+    emulator.kill("SIGTERM");
+    const exit = await emulator.exited;
+    assert.equal(exit.code, 1, emulator.stderr());
+    assert.match(emulator.stderr(), /received SIGTERM again while stopping; exiting now/);
+    assert.ok(await waitUntilGone(jobPid), `job process ${jobPid} is gone`);
+
+    const help = spawn(process.execPath, [MAIN, "--help"], { stdio: ["ignore", "pipe", "pipe"] });
+    let text = "";
+    help.stdout.setEncoding("utf8").on("data", (c: string) => {
+      text += c;
+    });
+    assert.equal(await new Promise((resolve) => help.once("exit", resolve)), 0);
+    assert.match(text, /SIGINT or SIGTERM[^]*exits 0[^]*not 130 or 143/);
+    assert.match(text, /second signal\s+while stopping exits at once with 1/);
   });
 
   test("startEmulatorProcess removes the temporary data folder it asked for, and keeps one it was given", async () => {
