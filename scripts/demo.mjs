@@ -11,10 +11,9 @@
  * landed; stop the emulator. A failing step stops the demo with its name and the reason, and every process
  * the demo started is ended (also on Ctrl-C).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { installCleanup, removeOnExit, run, stopAll, tail } from "./lib/proc.mjs";
+import { installCleanup, run, stopAll, tail } from "./lib/proc.mjs";
 import {
   buildWorkspace,
   ensureAirflowDb,
@@ -153,14 +152,14 @@ async function main() {
   const { AITrainingClient, isFinalState, isSuccessState } = await import("@ai-training/client");
   let emulator;
   await step(3, "start the AI Training emulator", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "ai-training-demo-"));
-    cleanups.push(removeOnExit(dataDir));
-    emulator = await startEmulator({ dataDir });
+    // The emulator makes its temporary data folder itself and removes it when it exits, even when the demo
+    // is killed (its stdin closes then), so a SIGKILLed demo leaves neither the process nor the folder.
+    emulator = await startEmulator();
     cleanups.push(async () => {
       await emulator.stop();
       say("emulator stopped");
     });
-    say(`listening on ${emulator.url}, data directory ${dataDir}`);
+    say(`listening on ${emulator.url}, temporary data directory ${emulator.dataDir}`);
     say(
       "image pytorch/pytorch:2.0.0-cuda11.7-cudnn8-runtime -> examples/training (train.py); nothing is pulled",
     );

@@ -19,12 +19,14 @@ const STOP_GRACE_MS = 10_000;
 /**
  * Starts the built emulator with `startEmulatorProcess` of `@ai-training/emulator/testing` (the scripts
  * load this module only after the build step) and resolves once it listens. It is stopped with the
- * script's children when the script fails or is interrupted.
- * @param {{ dataDir: string, slots?: number, startTimeoutMs?: number }} options
+ * script's children when the script fails or is interrupted, and stops by itself when the script dies
+ * (its stdin closes). Without `dataDir`, the emulator makes a temporary data folder and removes it when it
+ * exits, however the script ends (even by SIGKILL); `emulator.dataDir` names it.
+ * @param {{ dataDir?: string, slots?: number, startTimeoutMs?: number }} options
  * @returns {Promise<import("@ai-training/emulator/testing").EmulatorProcess>}
  */
-export async function startEmulator({ dataDir, slots = 4, startTimeoutMs = 30_000 }) {
-  mkdirSync(dataDir, { recursive: true });
+export async function startEmulator({ dataDir, slots = 4, startTimeoutMs = 30_000 } = {}) {
+  if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true });
   let emulator;
   try {
     emulator = await startEmulatorProcess({

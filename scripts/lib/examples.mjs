@@ -232,7 +232,8 @@ export async function runExample(example, { migratedDb, logDir, timeoutMs = 10 *
     if (!example.dagId) return { ok: false, problems: ["no dag_id found in the file"], ms: 0, logFile };
     if (!example.dagRun)
       return { ok: false, problems: ["no `# expect: dag_run=...` header"], ms: 0, logFile };
-    emulator = await startEmulator({ dataDir: join(work, "emulator") });
+    // The emulator's own temporary data folder goes with it even if this script is killed.
+    emulator = await startEmulator();
     for (const [alias, container, prefix] of EXAMPLE_DATA)
       putObjects(emulator.dataDir, alias, container, [DATASET], prefix);
     const home = prepareAirflowHome(join(work, "airflow"), migratedDb);

@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createWriteStream, rmSync } from "node:fs";
 import { constants } from "node:os";
+import { fileURLToPath } from "node:url";
 
 /** Seconds between two "still running" lines of a long command. */
 const heartbeatMs = 20_000;
@@ -86,14 +87,21 @@ export function installCleanup(onInterrupt = () => {}) {
   });
 }
 
+/** Runs a command and ends its process group when this script dies (see guard.mjs). */
+const GUARD = fileURLToPath(new URL("./guard.mjs", import.meta.url));
+
 /**
  * Starts a tracked child in its own process group. stdout/stderr are piped unless `stdio` says otherwise.
+ * Unless the caller needs its stdin, the child runs under guard.mjs, holding a pipe from this script as its
+ * stdin: when this script dies, even by SIGKILL, the pipe closes and the guard ends the child's group.
  * @returns {import("node:child_process").ChildProcess}
  */
 export function start(command, args, options = {}) {
-  const child = spawn(command, args, {
-    stdio: ["ignore", "pipe", "pipe"],
+  const stdio = options.stdio ?? ["ignore", "pipe", "pipe"];
+  const guarded = stdio[0] === "ignore";
+  const child = spawn(guarded ? process.execPath : command, guarded ? [GUARD, command, ...args] : args, {
     ...options,
+    stdio: guarded ? ["pipe", ...stdio.slice(1)] : stdio,
     detached: true,
   });
   live.add(child);
