@@ -209,18 +209,24 @@ describe("the emulator process", () => {
       });
       let err = "";
       let out = "";
-      child.stderr.setEncoding("utf8").on("data", (c: string) => {
-        err += c;
-      });
+      const announced = /^data dir \(temporary, removed on exit\): (.+)$/m;
       const exit = new Promise<number | null>((resolve) => child.once("exit", resolve));
+      // stdout and stderr are two pipes: wait for both lines, whichever arrives first.
       await new Promise<void>((resolve, reject) => {
+        const ready = () => {
+          if (out.includes("listening on") && announced.test(err)) resolve();
+        };
+        child.stderr.setEncoding("utf8").on("data", (c: string) => {
+          err += c;
+          ready();
+        });
         child.stdout.setEncoding("utf8").on("data", (c: string) => {
           out += c;
-          if (out.includes("listening on")) resolve();
+          ready();
         });
         void exit.then(() => reject(new Error(`exited early: ${err}`)));
       });
-      const dataDir = /^data dir \(temporary, removed on exit\): (.+)$/m.exec(err)?.[1] ?? "";
+      const dataDir = announced.exec(err)?.[1] ?? "";
       assert.ok(existsSync(path.join(dataDir, "emulator.sqlite")), `it said where its data is: ${err}`);
       child.kill(signal);
       assert.equal(await exit, 0, signal);
