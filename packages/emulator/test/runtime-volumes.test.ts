@@ -12,6 +12,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -414,6 +415,24 @@ for (const method of methods)
       );
       assert.equal(existsSync(path.join(root, "absent")), false, "no folder was created on the host");
       await runtime.cleanup(job, volumes);
+    });
+
+    test("a mount point reached through a symbolic link out of /workspace is not created on the host", async () => {
+      const image = path.join(root, `image-link-${jobCount}`);
+      const outside = path.join(root, `link-target-${jobCount}`);
+      mkdirSync(image, { recursive: true });
+      mkdirSync(outside);
+      symlinkSync(outside, path.join(image, "link"));
+      const linked = createRuntime({ dataDir, images: { "link/image": image }, isolation: method });
+      const job = makeJob([{ mountPath: "/workspace/link/made", standalone: {} }]);
+      job.spec = { ...job.spec, image: "link/image" };
+      const volumes = await linked.pullVolumes(job);
+      await assert.rejects(
+        linked.startProcess(job, volumes, () => undefined),
+        JobStartError,
+      );
+      await linked.cleanup(job, volumes);
+      assert.deepEqual(readdirSync(outside), [], "nothing was created through the link");
     });
 
     test("with createMountPoints a missing mount point outside /workspace is created and stays", async () => {

@@ -15,8 +15,8 @@ import { launch } from "./process.js";
 import {
   detectIsolation,
   type IsolationMethod,
-  insideJobFolders,
   isolationFor,
+  jobFolderHolding,
   normalizeMountPath,
   planLaunch,
   refuseMountPath,
@@ -244,7 +244,7 @@ function checkVolumesCanMount(
 async function checkMountPoints(job: RuntimeJob, volumes: PreparedVolume[]): Promise<void> {
   const mountPaths = volumes.map((v) => v.mountPath);
   for (const volume of volumes) {
-    if (insideJobFolders(volume.mountPath, mountPaths)) continue;
+    if (jobFolderHolding(volume.mountPath, mountPaths) !== undefined) continue;
     const folder = normalizeMountPath(volume.mountPath);
     const found = await stat(folder).catch(() => undefined);
     if (found?.isDirectory()) continue;
@@ -289,6 +289,13 @@ function explainStartFailure(
         `Job ${job.id} cannot start: the emulator could not run its wrapper ` +
         `(${outcome.spawnError?.code ?? outcome.spawnError?.message}). Check that /bin/sh and ` +
         `${method === "none" ? "" : `${method} `}are installed on this host.`
+      );
+    case "ESCAPE":
+      return (
+        `Job ${job.id} cannot start: its mount point ${JSON.stringify(outcome.detail)} leads, through a ` +
+        "symbolic link, out of the job's own folders, and the emulator creates no folder on the host " +
+        "outside its data dir. Remove the link from the image folder or the volume, or choose another " +
+        "mount path."
       );
     case "NOMOUNTPOINT":
       return (

@@ -55,6 +55,9 @@ const TOOLS_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
 const FAIL = `fail() { printf '%s\\t%s\\n' "$1" "$2" >&3; exit 127; }
 `;
 
+/** The CREATE argument of a mount point the wrapper must not create (never a path: all are absolute). */
+const NO_CREATE = "-";
+
 /** Separates the mount arguments from the command; no mount argument can equal it (all are absolute). */
 const END_OF_MOUNTS = "--";
 
@@ -63,16 +66,23 @@ const END_OF_MOUNTS = "--";
  * then RO_COUNT targets to make read-only, `--`, then the command. The mounts run in a subshell, whose
  * variables stay its own, and persist because the mount namespace is shared with it. Read-only remounts come
  * after every bind, so a volume may be mounted inside an RO one. A missing mount point is created by
- * `mkdir -p` only when CREATE is 1, which the runtime sets when the path lies inside the job's own folders
- * (under /workspace or under another volume) or when the operator opted in with `--create-mount-points`;
- * otherwise the host's folder must already exist, since creating it would leave it on the host for good.
+ * `mkdir -p` only when CREATE is a folder: the job's own folder holding it (/workspace or another volume),
+ * which the resolved path must stay inside so a symbolic link left in a workspace or a cached volume cannot
+ * lead the mkdir onto the host, or `/` when the operator opted in with `--create-mount-points`. When CREATE
+ * is `-` the host's folder must already exist, since creating it would leave it on the host for good.
  */
 const UNSHARE_SCRIPT = `${FAIL}(
   PATH=${TOOLS_PATH}
   mount --bind "$1" ${WORKSPACE} || fail MOUNT ${WORKSPACE}
   n=$2; shift 2
   while [ "$n" -gt 0 ]; do
-    if [ "$3" = 1 ]; then mkdir -p "$2" || fail MKDIR "$2"; fi
+    if [ "$3" != ${NO_CREATE} ]; then
+      case $(realpath -m -- "$2") in
+        "$(realpath -m -- "$3")"|"$(realpath -m -- "$3")"/*) ;;
+        *) [ "$3" = / ] || fail ESCAPE "$2" ;;
+      esac
+      mkdir -p "$2" || fail MKDIR "$2"
+    fi
     [ -d "$2" ] || fail NOMOUNTPOINT "$2"
     mount --bind "$1" "$2" || fail MOUNT "$2"
     shift 3; n=$((n - 1))
@@ -117,14 +127,17 @@ export function normalizeMountPath(mountPath: string): string {
 }
 
 /**
- * True when the mount point `mountPath` lies in folders the job owns once its namespace is set up: under
- * /workspace (the job's own working directory) or under the mount path of another of its volumes (that
- * volume's own folder in the data dir). Creating it there changes nothing on the host outside the data dir.
+ * The folder the job owns, once its namespace is set up, that holds the mount point `mountPath`: /workspace
+ * (the job's own working directory) or the mount path of another of its volumes (that volume's own folder
+ * in the data dir), the deepest one; undefined when there is none. Creating the mount point there changes
+ * nothing on the host outside the data dir.
  */
-export function insideJobFolders(mountPath: string, otherMountPaths: readonly string[]): boolean {
+export function jobFolderHolding(mountPath: string, otherMountPaths: readonly string[]): string | undefined {
   const normal = normalizeMountPath(mountPath);
-  if (normal === WORKSPACE || normal.startsWith(`${WORKSPACE}/`)) return true;
-  return otherMountPaths.some((other) => normal.startsWith(`${normalizeMountPath(other)}/`));
+  const holders = [WORKSPACE, ...otherMountPaths.map(normalizeMountPath)].filter(
+    (dir) => normal.startsWith(`${dir}/`) || (dir === WORKSPACE && normal === WORKSPACE),
+  );
+  return holders.sort((a, b) => b.length - a.length)[0];
 }
 
 /** An isolation method with the absolute path of its program, so a job's own PATH cannot change it. */
@@ -194,7 +207,7 @@ export async function planLaunch(
     const binds = ordered.flatMap((v) => [
       v.hostPath,
       normalizeMountPath(v.mountPath),
-      createMountPoints || insideJobFolders(v.mountPath, mountPaths) ? "1" : "0",
+      jobFolderHolding(v.mountPath, mountPaths) ?? (createMountPoints ? "/" : NO_CREATE),
     ]);
     const readOnly = ordered.filter((v) => v.permission === "RO").map((v) => normalizeMountPath(v.mountPath));
     return {
