@@ -238,19 +238,9 @@ export async function emulatorCommand(argv: readonly string[]): Promise<number> 
     );
     return error instanceof Error && /refusing to listen/.test(error.message) ? 2 : 1;
   }
-  // Written before "listening on", so a parent that waits for that line may already know the folder.
-  process.stderr.write(
-    `data dir${emulator.temporary ? " (temporary, removed on exit)" : ""}: ${emulator.dataDir}\n`,
-  );
-  process.stdout.write(`listening on ${emulator.url}\n`);
-  if (generatedToken) process.stdout.write(`token: ${generatedToken}\n`);
-  if (emulator.recovered > 0) {
-    process.stderr.write(
-      `marked ${emulator.recovered} job(s) ERROR: they were active when the emulator last stopped\n`,
-    );
-  }
-
-  return await new Promise<number>((resolve) => {
+  // The handlers go in before "listening on" is printed: a parent may signal as soon as it reads that line,
+  // and a signal with no handler yet would kill the emulator without stopping its jobs or cleaning up.
+  const stopped = new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (why: string, again: string) => {
       if (stopping) {
@@ -283,6 +273,18 @@ export async function emulatorCommand(argv: readonly string[]): Promise<number> 
       });
     }
   });
+  // Written before "listening on", so a parent that waits for that line may already know the folder.
+  process.stderr.write(
+    `data dir${emulator.temporary ? " (temporary, removed on exit)" : ""}: ${emulator.dataDir}\n`,
+  );
+  process.stdout.write(`listening on ${emulator.url}\n`);
+  if (generatedToken) process.stdout.write(`token: ${generatedToken}\n`);
+  if (emulator.recovered > 0) {
+    process.stderr.write(
+      `marked ${emulator.recovered} job(s) ERROR: they were active when the emulator last stopped\n`,
+    );
+  }
+  return await stopped;
 }
 
 const DATA_FLAGS = {

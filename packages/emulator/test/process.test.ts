@@ -177,7 +177,7 @@ describe("the emulator process", () => {
       text += c;
     });
     assert.equal(await new Promise((resolve) => help.once("exit", resolve)), 0);
-    assert.match(text, /SIGINT or SIGTERM[^]*exits 0[^]*not 130 or 143/);
+    assert.match(text, /SIGINT or SIGTERM[\s\S]*exits 0[\s\S]*not 130 or 143/);
     assert.match(text, /second signal\s+while stopping exits at once with 1/);
   });
 
