@@ -361,8 +361,10 @@ describe("answers follow the contract", () => {
     const storage = `${emulator.dataDir}/object-storage/GRA/out`;
     const queued = await submit(emulator, {
       image: "busybox",
-      command: ["sh", "-c", "echo hi > /out/file.txt"],
-      volumes: [{ mountPath: "/out", permission: "RW", dataStore: { alias: "GRA", container: "out" } }],
+      command: ["sh", "-c", "echo hi > /workspace/out/file.txt"],
+      volumes: [
+        { mountPath: "/workspace/out", permission: "RW", dataStore: { alias: "GRA", container: "out" } },
+      ],
       sshPublicKeys: ["ssh-ed25519 AAAA test"],
     });
     check("Job", queued);

@@ -138,20 +138,24 @@ describe("volumes end to end through the emulator", () => {
 
   test("RO data is readable but not writable; RW adds are written back; RWD deletions are written back", async () => {
     const script = [
-      "cat /data/rows.csv | wc -l | tr -d ' ' > /rw/count.txt",
-      "if echo x > /data/new.txt 2>/dev/null; then echo RO-WRITABLE; else echo RO-REFUSED; fi",
-      "rm /rw/keep.txt",
-      "rm /rwd/gone.txt",
-      "echo made > /rwd/made.txt",
+      "cat /workspace/data/rows.csv | wc -l | tr -d ' ' > /workspace/rw/count.txt",
+      "if echo x > /workspace/data/new.txt 2>/dev/null; then echo RO-WRITABLE; else echo RO-REFUSED; fi",
+      "rm /workspace/rw/keep.txt",
+      "rm /workspace/rwd/gone.txt",
+      "echo made > /workspace/rwd/made.txt",
     ].join("; ");
     const job = await submit(emulator, {
       image: "busybox",
       command: ["sh", "-c", script],
       volumes: [
-        { mountPath: "/data", permission: "RO", dataStore: { alias: "GRA", container: "in", prefix: "set" } },
-        { mountPath: "/rw", permission: "RW", dataStore: { alias: "GRA", container: "rw" } },
         {
-          mountPath: "/rwd",
+          mountPath: "/workspace/data",
+          permission: "RO",
+          dataStore: { alias: "GRA", container: "in", prefix: "set" },
+        },
+        { mountPath: "/workspace/rw", permission: "RW", dataStore: { alias: "GRA", container: "rw" } },
+        {
+          mountPath: "/workspace/rwd",
           permission: "RWD",
           volumeSource: { dataStore: { alias: "GRA", container: "rwd" } },
         },
@@ -191,7 +195,9 @@ describe("volumes end to end through the emulator", () => {
     const job = await submit(emulator, {
       image: "busybox",
       command: ["true"],
-      volumes: [{ mountPath: "/data", dataStore: { alias: "GRA", container: "no-such-container" } }],
+      volumes: [
+        { mountPath: "/workspace/data", dataStore: { alias: "GRA", container: "no-such-container" } },
+      ],
     });
     const final = await waitForFinal(emulator, job.id);
     assert.equal(final.status.state, "FAILED");
