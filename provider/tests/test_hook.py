@@ -65,6 +65,16 @@ def test_invalid_region_lists_the_valid_ones(monkeypatch: pytest.MonkeyPatch) ->
         _ = OVHCloudAITrainingHook(region="mars").settings
 
 
+def test_endpoint_ending_in_v1_is_refused_with_the_url_to_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    _conn(
+        monkeypatch,
+        "ovh_v1",
+        {"conn_type": "generic", "login": "gra", "password": "x", "host": "http://127.0.0.1:9/v1/"},
+    )
+    with pytest.raises(exc.OVHCloudAITrainingConfigError, match=r"without /v1, e.g. http://127.0.0.1:9$"):
+        _ = OVHCloudAITrainingHook("ovh_v1").settings
+
+
 def test_missing_token_names_the_connection(monkeypatch: pytest.MonkeyPatch) -> None:
     _conn(monkeypatch, "ovh_notoken", {"conn_type": "generic", "login": "gra"})
     with pytest.raises(exc.TokenNotFoundError, match="connection 'ovh_notoken' has no password"):

@@ -101,6 +101,12 @@ class OVHCloudAITrainingHook(BaseHook):
         )
         if region is not None and region not in exc.VALID_REGIONS:
             raise exc.InvalidRegionError(str(region_text), self.ovh_conn_id)
+        if base_url is not None and base_url.endswith("/v1"):
+            # Every path already starts with /v1, so such an endpoint would answer 404 to every request.
+            raise exc.OVHCloudAITrainingConfigError(
+                f"The endpoint of connection '{self.ovh_conn_id}' ends in /v1 ({base_url}): set it to the "
+                f"base URL without /v1, e.g. {base_url[: -len('/v1')]}"
+            )
         if base_url is None:
             if region is None:
                 raise exc.InvalidRegionError("", self.ovh_conn_id)
