@@ -45,9 +45,9 @@ def start_emulator(tmp: Path, *extra: str) -> Emulator:
     container = data_dir / "object-storage" / "data-alias" / "training-data"
     container.mkdir(parents=True, exist_ok=True)
     (container / "rows.csv").write_text("a,b\n1,2\n")
-    flags = ["--read-token", READ_TOKEN, "--image", f"{IMAGE}={image_dir}", *extra]
+    flags = ["--image", f"{IMAGE}={image_dir}", *extra]
     try:
-        return start_emulator_process(data_dir, TOKEN, *flags, stderr=sys.stderr)
+        return start_emulator_process(data_dir, TOKEN, *flags, read_token=READ_TOKEN, stderr=sys.stderr)
     except FileNotFoundError as error:
         pytest.skip(str(error))
 

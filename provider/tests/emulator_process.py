@@ -7,6 +7,7 @@ on it.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -49,7 +50,11 @@ class EmulatorProcess:
 
 
 def start_emulator_process(
-    data_dir: Path | None, token: str, *extra: str, stderr: int | IO[Any] | None = None
+    data_dir: Path | None,
+    token: str,
+    *extra: str,
+    read_token: str | None = None,
+    stderr: int | IO[Any] | None = None,
 ) -> EmulatorProcess:
     """
     Start ``node main.js --port 0`` and wait for its ``listening on`` line.
@@ -58,16 +63,20 @@ def start_emulator_process(
     not start.
 
     :param data_dir: the emulator's data folder; ``None`` makes a temporary one that ``stop()`` removes.
-    :param token: its operator token.
-    :param extra: more command line flags (``--read-token``, ``--image``, ``--slots``, faults...).
+    :param token: its operator token, passed in the environment so that ``ps`` never shows it.
+    :param extra: more command line flags (``--image``, ``--slots``, faults...).
+    :param read_token: its read-only token, also passed in the environment.
     :param stderr: where its stderr goes (``subprocess.DEVNULL`` to drop it; default: inherited).
     """
     if not EMULATOR_MAIN.exists():
         raise FileNotFoundError(f"{EMULATOR_MAIN} is missing: run `npm run build` at the repo root")
     owned = data_dir is None
     folder = Path(tempfile.mkdtemp(prefix="ovh-provider-emulator-")) if data_dir is None else data_dir
-    args = ["node", str(EMULATOR_MAIN), "--port", "0", "--data-dir", str(folder), "--token", token, *extra]
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    args = ["node", str(EMULATOR_MAIN), "--port", "0", "--data-dir", str(folder), *extra]
+    env = {**os.environ, "OVH_AI_TRAINING_TOKEN": token}
+    if read_token is not None:
+        env["OVH_AI_TRAINING_READ_TOKEN"] = read_token
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
     assert process.stdout is not None
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:

@@ -75,6 +75,12 @@ def test_endpoint_ending_in_v1_is_refused_with_the_url_to_use(monkeypatch: pytes
         _ = OVHCloudAITrainingHook("ovh_v1").settings
 
 
+def test_the_emulator_gets_its_tokens_from_the_environment_not_its_command_line(emulator: Emulator) -> None:
+    cmdline = Path(f"/proc/{emulator.process.pid}/cmdline").read_bytes().decode()
+    assert TOKEN not in cmdline and READ_TOKEN not in cmdline
+    assert OVHCloudAITrainingHook().me()["role"] == "operator"
+
+
 def test_missing_token_names_the_connection(monkeypatch: pytest.MonkeyPatch) -> None:
     _conn(monkeypatch, "ovh_notoken", {"conn_type": "generic", "login": "gra"})
     with pytest.raises(exc.TokenNotFoundError, match="connection 'ovh_notoken' has no password"):
